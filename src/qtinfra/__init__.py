@@ -1,0 +1,3 @@
+"""qtinfra: a FIX order-management gateway."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,302 @@
+"""The `qtinfra` command: run the gateway, a venue, a demo client, and operations tools."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import getpass
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import structlog
+
+from qtinfra.config import PROJECT_ROOT, QtinfraConfig, load_config
+from qtinfra.errors import QtinfraError
+from qtinfra.ops.logging import configure_logging
+
+log = structlog.get_logger("qtinfra")
+
+_SIDES = {"buy": "1", "sell": "2", "short": "5"}
+_TIFS = {"day": "0", "gtc": "1", "ioc": "3", "fok": "4"}
+
+
+def _config(args: argparse.Namespace) -> QtinfraConfig:
+    config = load_config(Path(args.config_dir) if args.config_dir else None)
+    gateway_updates: dict[str, object] = {}
+    if getattr(args, "database_url", None):
+        gateway_updates["database_url"] = args.database_url
+    if getattr(args, "no_venues", False):
+        gateway_updates["start_venues"] = False
+    if gateway_updates:
+        config = config.model_copy(
+            update={"gateway": config.gateway.model_copy(update=gateway_updates)}
+        )
+    return config
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+
+
+def _die_with_parent() -> None:
+    """Child processes get SIGTERM when the gateway dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_venue_processes(
+    args: argparse.Namespace, config: QtinfraConfig
+) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for venue in config.venues:
+        cmd = [sys.executable, "-m", "qtinfra.cli"]
+        if args.config_dir:
+            cmd += ["--config-dir", args.config_dir]
+        if args.dev:
+            cmd.append("--dev")
+        cmd += ["venue", venue.name]
+        procs.append(subprocess.Popen(cmd, preexec_fn=_die_with_parent))
+    return procs
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from qtinfra.gateway import Gateway
+
+    config = _config(args)
+    venues = start_venue_processes(args, config) if config.gateway.start_venues else []
+    gateway = Gateway(config, Path(args.sessions) if args.sessions else None)
+    try:
+        gateway.start()
+        if venues and not gateway.wait_for_venues(30):
+            log.warning("venues_not_all_up", up=sorted(gateway.manager.venues_up))
+        log.info(
+            "ready",
+            clients=f"{config.gateway.comp_id} on the client sessions file",
+            ops=f"http://{config.gateway.http_host}:{config.gateway.http_port}",
+        )
+        _wait_for_signal()
+    finally:
+        with contextlib.suppress(Exception):
+            gateway.stop()
+        for proc in venues:
+            proc.terminate()
+        for proc in venues:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
+def cmd_venue(args: argparse.Namespace) -> int:
+    from qtinfra.fix.venue_acceptor import run_venue
+
+    config = _config(args)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run_venue(config, args.name, stop)
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    config = _config(args)
+    url = args.url or f"http://{config.gateway.http_host}:{config.gateway.http_port}/sessions"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            rows = json.load(resp)
+    except OSError as exc:
+        print(f"cannot reach the gateway at {url}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = (
+        f"{'SESSION':<32} {'KIND':<6} {'STATE':<10} {'NEXT IN':>8} {'NEXT OUT':>8}  LAST MESSAGE"
+    )
+    print(header)
+    for r in rows:
+        state = "logged on" if r["logged_on"] else "down"
+        print(
+            f"{r['session']:<32} {r['kind']:<6} {state:<10} {r['next_seq_in'] or '-':>8} "
+            f"{r['next_seq_out'] or '-':>8}  {r['last_message'] or '-'}"
+        )
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from qtinfra.fix.auth import hash_password
+
+    password = args.password or getpass.getpass("password: ")
+    print(hash_password(password))
+    return 0
+
+
+def _client(args: argparse.Namespace) -> object:
+    from qtinfra.fix.buyside import BuySideClient, ClientSessionConfig
+
+    config = _config(args)
+    cfg = ClientSessionConfig(
+        sender_comp_id=args.sender,
+        target_comp_id=config.gateway.comp_id,
+        host=args.host,
+        port=args.port,
+        begin_string=args.begin_string,
+        username=args.username,
+        password=args.password,
+        store_dir=config.var_dir / "client" / args.sender,
+    )
+    return BuySideClient(cfg)
+
+
+def cmd_client(args: argparse.Namespace) -> int:
+    from qtinfra.fix.buyside import BuySideClient, describe
+
+    client = _client(args)
+    assert isinstance(client, BuySideClient)
+    client.on_message = lambda m: print(describe(m), flush=True)
+    if not client.start(wait=15):
+        while not client.admin.empty():
+            print(describe(client.admin.get()), flush=True)
+        print("could not log on to the gateway (is `qtinfra run` running?)", file=sys.stderr)
+        client.stop()
+        return 1
+    try:
+        if args.action in _SIDES:
+            limit = Decimal(args.limit) if args.limit else None
+            cl = client.new_order(
+                args.symbol,
+                _SIDES[args.action],
+                Decimal(args.quantity),
+                limit,
+                tif=_TIFS[args.tif],
+                account=args.account,
+            )
+            print(f"sent NewOrderSingle ClOrdID={cl}", flush=True)
+        elif args.action == "cancel":
+            cl = client.cancel(
+                args.symbol, args.cancel_symbol, _SIDES[args.side], args.quantity or "0"
+            )
+            print(f"sent OrderCancelRequest ClOrdID={cl}", flush=True)
+        elif args.action == "replace":
+            cl = client.replace(
+                args.symbol,
+                args.cancel_symbol,
+                _SIDES[args.side],
+                args.quantity,
+                args.limit,
+                tif=_TIFS[args.tif],
+            )
+            print(f"sent OrderCancelReplaceRequest ClOrdID={cl}", flush=True)
+        elif args.action == "status":
+            client.status(args.symbol, args.cancel_symbol, _SIDES[args.side])
+        time.sleep(args.wait)
+    finally:
+        client.stop()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from qtinfra.bench import run_benchmark
+
+    return run_benchmark(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qtinfra", description=__doc__)
+    parser.add_argument("--config-dir", help="directory with gateway.toml etc. (default config/)")
+    parser.add_argument("--dev", action="store_true", help="readable console logs")
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the gateway (and the simulated venues)")
+    run.add_argument("--sessions", help="QuickFIX settings file of the client sessions")
+    run.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite under var/)")
+    run.add_argument("--no-venues", action="store_true", help="do not start venue simulators")
+    run.set_defaults(func=cmd_run)
+
+    venue = sub.add_parser("venue", help="run one venue simulator")
+    venue.add_argument("name")
+    venue.set_defaults(func=cmd_venue)
+
+    sessions = sub.add_parser("sessions", help="print every session's state")
+    sessions.add_argument("--url", help="the gateway's /sessions URL")
+    sessions.add_argument("--json", action="store_true")
+    sessions.set_defaults(func=cmd_sessions)
+
+    passwd = sub.add_parser("passwd", help="hash a client password for config/clients.toml")
+    passwd.add_argument("--password", help="(default: prompt)")
+    passwd.set_defaults(func=cmd_passwd)
+
+    client = sub.add_parser(
+        "client",
+        help="demo buy-side client",
+        description="qtinfra client buy AAPL 100 --limit 190 | sell ... | short ... | "
+        "cancel CLORDID SYMBOL --side buy | replace CLORDID SYMBOL --side buy --quantity Q "
+        "--limit P | status CLORDID SYMBOL --side buy",
+    )
+    client.add_argument("action", choices=[*_SIDES, "cancel", "replace", "status"])
+    client.add_argument("symbol", help="symbol (new orders) or the ClOrdID (cancel/replace/status)")
+    client.add_argument("quantity", nargs="?", help="quantity (new orders)")
+    client.add_argument("--symbol", dest="cancel_symbol", help="symbol for cancel/replace/status")
+    client.add_argument("--limit", help="limit price (market order when absent)")
+    client.add_argument("--quantity", dest="quantity_opt")
+    client.add_argument("--side", default="buy", choices=list(_SIDES))
+    client.add_argument("--tif", default="day", choices=list(_TIFS))
+    client.add_argument("--account")
+    client.add_argument("--host", default="127.0.0.1")
+    client.add_argument("--port", type=int, default=9876)
+    client.add_argument("--sender", default="CLIENT1")
+    client.add_argument("--begin-string", default="FIX.4.4")
+    client.add_argument("--username", default="client1")
+    client.add_argument("--password", default="client1-demo-pass")
+    client.add_argument("--wait", type=float, default=3.0, help="seconds to watch for reports")
+    client.set_defaults(func=cmd_client)
+
+    bench = sub.add_parser("bench", help="benchmark the pipeline beside a bare echo acceptor")
+    bench.add_argument("--orders", type=int, default=5000)
+    bench.add_argument("--in-flight", type=int, default=200)
+    bench.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in a temp dir)")
+    bench.add_argument("--skip-echo", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(dev=args.dev or os.environ.get("QTINFRA_DEV") == "1", level=args.log_level)
+    if getattr(args, "quantity_opt", None):
+        args.quantity = args.quantity_opt
+    if (
+        args.command == "client"
+        and args.action in ("cancel", "replace", "status")
+        and not args.cancel_symbol
+    ):
+        parser.error(f"client {args.action} needs --symbol")
+    try:
+        return int(args.func(args))
+    except QtinfraError as exc:
+        print(f"qtinfra: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["PROJECT_ROOT", "main"]

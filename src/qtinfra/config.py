@@ -1,0 +1,235 @@
+"""Configuration: one pydantic model per part, loaded from the TOML files in config/.
+
+Every setting is documented where it is defined; defaults are what the demo set-up uses.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from qtinfra.domain.values import Instrument, isin_is_valid, mic_is_valid
+from qtinfra.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout the package runs from (config/, sessions/, fix_specs/ sit here)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InstrumentConfig(_Frozen):
+    """One instrument of the reference data (config/instruments.toml).
+
+    symbol: Symbol (55) clients use. isin: SecurityID (48) with SecurityIDSource (22)=4.
+    currency: ISO 4217. tick_size / lot_size: the price and quantity increments orders must
+    respect. reference_price: the price the venues seed liquidity around and risk falls back
+    to when there is no market. venues: names of the venues (config/venues.toml) that trade it.
+    """
+
+    symbol: str
+    isin: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    tick_size: Decimal = Field(gt=0)
+    lot_size: Decimal = Field(gt=0)
+    reference_price: Decimal = Field(gt=0)
+    venues: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("isin")
+    @classmethod
+    def _isin(cls, value: str) -> str:
+        if not isin_is_valid(value):
+            raise ValueError(f"{value!r} is not a valid ISIN (ISO 6166 check digit)")
+        return value
+
+    def to_domain(self) -> Instrument:
+        return Instrument(
+            symbol=self.symbol,
+            isin=self.isin,
+            currency=self.currency,
+            tick_size=self.tick_size,
+            lot_size=self.lot_size,
+            reference_price=self.reference_price,
+            venues=self.venues,
+        )
+
+
+class VenueConfig(_Frozen):
+    """One simulated execution venue (config/venues.toml).
+
+    name: the venue's SenderCompID and the name used everywhere else. mic: its ISO 10383
+    market identifier, sent to clients in LastMkt (30). host/port: where its FIX acceptor
+    listens. fee_bps: the fee it charges on traded notional, in basis points (the router
+    ranks prices net of it). latency_ms: simulated processing delay per inbound order.
+    depth_levels / level_quantity_lots: the synthetic resting liquidity seeded around each
+    instrument's reference price (levels per side, and mean lots per level).
+    price_offset_ticks: shifts this venue's synthetic mid, so venues quote different
+    prices and the router has a choice. seed: the random seed of the synthetic book.
+    """
+
+    name: str = Field(pattern=r"^[A-Z0-9_]{2,16}$")
+    mic: str
+    host: str = "127.0.0.1"
+    port: int = Field(gt=0, lt=65536)
+    fee_bps: Decimal = Decimal("0.3")
+    latency_ms: float = Field(default=0.0, ge=0)
+    depth_levels: int = Field(default=10, ge=1)
+    level_quantity_lots: int = Field(default=20, ge=1)
+    price_offset_ticks: int = 0
+    seed: int = 1
+
+    @field_validator("mic")
+    @classmethod
+    def _mic(cls, value: str) -> str:
+        if not mic_is_valid(value):
+            raise ValueError(f"{value!r} is not an ISO 10383 MIC (four upper-case alphanumerics)")
+        return value
+
+
+class ClientConfig(_Frozen):
+    """A client session's credentials (config/clients.toml).
+
+    comp_id: the client's SenderCompID. auth: "password" (Logon must carry Username 553 and
+    Password 554) or "ip" (source address in allowed_ips is enough). username: the expected
+    Username (553). password_hash: scrypt$<n>$<r>$<p>$<salt hex>$<key hex>, made by
+    `qtinfra passwd`. allowed_ips: source addresses accepted; empty means any (password
+    sessions only). account: default Account (1) for orders that carry none.
+    """
+
+    comp_id: str
+    auth: Literal["password", "ip"] = "password"
+    username: str | None = None
+    password_hash: str | None = None
+    allowed_ips: tuple[str, ...] = ()
+    account: str | None = None
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> ClientConfig:
+        if self.auth == "password" and not (self.username and self.password_hash):
+            raise ValueError(
+                f"client {self.comp_id}: password auth needs username and password_hash"
+            )
+        if self.auth == "ip" and not self.allowed_ips:
+            raise ValueError(f"client {self.comp_id}: ip auth needs allowed_ips")
+        return self
+
+
+class GatewayConfig(_Frozen):
+    """The gateway process (config/gateway.toml, [gateway]).
+
+    comp_id: our CompID on client and venue sessions. client_sessions: QuickFIX settings
+    file of the client acceptor (relative paths resolve against the project root).
+    venue_sessions: the [DEFAULT] block template for the initiator sessions to venues; one
+    [SESSION] per venue is added from config/venues.toml. database_url: SQLAlchemy URL;
+    QTINFRA_DATABASE_URL overrides it. var_dir: where the SQLite file, QuickFIX stores and
+    logs go. http_host/http_port: the operations endpoint (/metrics, /sessions, /health).
+    message_store: "file" (QuickFIX FileStore under var_dir) or "postgresql" (QuickFIX's
+    PostgreSQL store, on the database of database_url). journal_batch_max: most events
+    committed in one group commit. start_venues: `qtinfra run` also starts the venue
+    simulators as child processes.
+    """
+
+    comp_id: str = "QTGW"
+    client_sessions: Path = Path("sessions/clients.cfg")
+    venue_sessions: Path = Path("sessions/venues.cfg")
+    venue_simulator_sessions: Path = Path("sessions/venue-simulator.cfg")
+    database_url: str = "sqlite:///var/qtinfra.db"
+    var_dir: Path = Path("var")
+    http_host: str = "127.0.0.1"
+    http_port: int = 9877
+    message_store: Literal["file", "postgresql"] = "file"
+    journal_batch_max: int = Field(default=2000, ge=1)
+    start_venues: bool = True
+
+
+class FirmConfig(_Frozen):
+    """The investment firm running the gateway (config/gateway.toml, [firm])."""
+
+    name: str = "qtinfra demo firm"
+    lei: str = "5493001KJTIIGC8Y1R12"
+
+
+class QtinfraConfig(_Frozen):
+    """Everything the gateway, the venues and the tools read, from one config directory."""
+
+    root: Path = PROJECT_ROOT
+    gateway: GatewayConfig = GatewayConfig()
+    firm: FirmConfig = FirmConfig()
+    instruments: tuple[InstrumentConfig, ...] = ()
+    venues: tuple[VenueConfig, ...] = ()
+    clients: tuple[ClientConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QtinfraConfig:
+        venue_names = {v.name for v in self.venues}
+        seen: set[str] = set()
+        for inst in self.instruments:
+            if inst.symbol in seen:
+                raise ValueError(f"instrument {inst.symbol} is declared twice")
+            seen.add(inst.symbol)
+            unknown = set(inst.venues) - venue_names
+            if unknown:
+                raise ValueError(f"instrument {inst.symbol} names unknown venues {sorted(unknown)}")
+        return self
+
+    def path(self, p: Path) -> Path:
+        """A configured path, resolved against the project root when relative."""
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def var_dir(self) -> Path:
+        return self.path(self.gateway.var_dir)
+
+    @property
+    def database_url(self) -> str:
+        url = os.environ.get("QTINFRA_DATABASE_URL") or self.gateway.database_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            url = prefix + str(self.root / url[len(prefix) :])
+        return url
+
+    def venue(self, name: str) -> VenueConfig:
+        for v in self.venues:
+            if v.name == name:
+                return v
+        raise ConfigError(
+            f"no venue named {name!r} in config (have {[v.name for v in self.venues]})"
+        )
+
+    def instrument_map(self) -> dict[str, Instrument]:
+        return {i.symbol: i.to_domain() for i in self.instruments}
+
+
+def load_config(config_dir: Path | None = None, root: Path | None = None) -> QtinfraConfig:
+    """Load gateway.toml, instruments.toml, venues.toml and clients.toml from config_dir."""
+    root = root or PROJECT_ROOT
+    config_dir = config_dir or root / "config"
+
+    def read(name: str) -> dict[str, object]:
+        path = config_dir / name
+        if not path.exists():
+            return {}
+        try:
+            with path.open("rb") as fh:
+                return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+
+    gateway_file = read("gateway.toml")
+    try:
+        return QtinfraConfig(
+            root=root,
+            gateway=GatewayConfig(**gateway_file.get("gateway", {})),  # type: ignore[arg-type]
+            firm=FirmConfig(**gateway_file.get("firm", {})),  # type: ignore[arg-type]
+            instruments=tuple(read("instruments.toml").get("instrument", [])),  # type: ignore[arg-type]
+            venues=tuple(read("venues.toml").get("venue", [])),  # type: ignore[arg-type]
+            clients=tuple(read("clients.toml").get("client", [])),  # type: ignore[arg-type]
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration in {config_dir}: {exc}") from exc

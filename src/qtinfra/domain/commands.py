@@ -1,0 +1,153 @@
+"""Commands: what a client or a venue asks of the order manager. Immutable values the FIX
+codec builds from inbound messages; the order manager never sees a FIX message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """NewOrderSingle (D). Either symbol or isin (or both) names the instrument."""
+
+    session: str
+    cl_ord_id: str
+    symbol: str | None
+    isin: str | None
+    side: Side
+    ord_type: OrdType
+    time_in_force: TimeInForce
+    quantity: Decimal
+    price: Decimal | None
+    account: str | None
+    poss_dup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """OrderCancelRequest (F)."""
+
+    session: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    order_id: str | None
+    symbol: str | None
+    side: Side
+    poss_dup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceOrder:
+    """OrderCancelReplaceRequest (G): a new quantity and/or price for a working order."""
+
+    session: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    order_id: str | None
+    symbol: str | None
+    side: Side
+    ord_type: OrdType
+    time_in_force: TimeInForce
+    quantity: Decimal
+    price: Decimal | None
+    poss_dup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRequest:
+    """OrderStatusRequest (H)."""
+
+    session: str
+    cl_ord_id: str
+    order_id: str | None
+    symbol: str | None
+    side: Side
+
+
+@dataclass(frozen=True, slots=True)
+class RejectInput:
+    """An inbound business message the codec could decode only far enough to refuse.
+
+    kind: "order" (answer with a rejected ExecutionReport), "cancel"/"replace" (answer with
+    OrderCancelReject), "business" (answer with BusinessMessageReject).
+    """
+
+    session: str
+    kind: str
+    text: str
+    cl_ord_id: str | None = None
+    orig_cl_ord_id: str | None = None
+    symbol: str | None = None
+    side: Side | None = None
+    quantity: Decimal | None = None
+    ref_msg_type: str | None = None
+    ref_seq_num: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueExecution:
+    """An ExecutionReport from a venue about one of our child orders."""
+
+    venue: str
+    mic: str
+    child_id: str
+    orig_child_id: str | None
+    venue_order_id: str | None
+    exec_id: str
+    exec_type: ExecType
+    ord_status: OrdStatus
+    last_qty: Decimal
+    last_px: Decimal
+    cum_qty: Decimal
+    leaves_qty: Decimal
+    commission: Decimal | None
+    text: str | None
+    transact_time: datetime | None
+    poss_dup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCancelReject:
+    """OrderCancelReject (9) from a venue for a cancel/replace of one of our children."""
+
+    venue: str
+    child_id: str
+    orig_child_id: str
+    ord_status: OrdStatus | None
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSessionStatus:
+    """A venue session logged on or off."""
+
+    venue: str
+    logged_on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VenueQuote:
+    """A venue's visible book for one instrument: price levels, best first."""
+
+    venue: str
+    symbol: str
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]
+
+
+Command = (
+    NewOrder
+    | CancelOrder
+    | ReplaceOrder
+    | StatusRequest
+    | RejectInput
+    | VenueExecution
+    | VenueCancelReject
+    | VenueSessionStatus
+    | VenueQuote
+)

@@ -1,0 +1,130 @@
+"""Events: what happened, as the order manager decided it. Each is journaled before the
+message it causes leaves the gateway; the FIX codec turns them into messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from qtinfra.domain.values import (
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecType,
+    OrdRejReason,
+    OrdStatus,
+    OrdType,
+    Side,
+    TimeInForce,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """A client order's state change, reported to the client as an ExecutionReport (8)."""
+
+    session: str
+    order_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str | None
+    exec_id: str
+    exec_type: ExecType
+    ord_status: OrdStatus
+    symbol: str
+    isin: str | None
+    side: Side
+    ord_type: OrdType
+    time_in_force: TimeInForce
+    order_qty: Decimal
+    price: Decimal | None
+    cum_qty: Decimal
+    leaves_qty: Decimal
+    avg_px: Decimal
+    transact_time: datetime
+    account: str | None = None
+    last_qty: Decimal | None = None
+    last_px: Decimal | None = None
+    last_mkt: str | None = None
+    text: str | None = None
+    ord_rej_reason: OrdRejReason | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRejected:
+    """OrderCancelReject (9) to the client."""
+
+    session: str
+    order_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    ord_status: OrdStatus
+    response_to: CxlRejResponseTo
+    reason: CxlRejReason
+    text: str
+    transact_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessRejected:
+    """BusinessMessageReject (j) to the client."""
+
+    session: str
+    ref_msg_type: str
+    reason: str
+    text: str
+    ref_seq_num: int | None = None
+    ref_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildOrderSent:
+    """A child order routed to a venue (NewOrderSingle on the venue session)."""
+
+    venue: str
+    child_id: str
+    order_id: str
+    symbol: str
+    isin: str
+    side: Side
+    ord_type: OrdType
+    time_in_force: TimeInForce
+    quantity: Decimal
+    price: Decimal | None
+    transact_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChildCancelSent:
+    """OrderCancelRequest for a child order on the venue session."""
+
+    venue: str
+    child_id: str
+    orig_child_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    transact_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChildStatusSent:
+    """OrderStatusRequest for a child order on the venue session (reconciliation)."""
+
+    venue: str
+    child_id: str
+    symbol: str
+    side: Side
+
+
+Event = (
+    ExecutionReport
+    | CancelRejected
+    | BusinessRejected
+    | ChildOrderSent
+    | ChildCancelSent
+    | ChildStatusSent
+)
+ClientEvent = ExecutionReport | CancelRejected | BusinessRejected
+VenueEvent = ChildOrderSent | ChildCancelSent | ChildStatusSent

@@ -1,0 +1,463 @@
+"""The codec between FIX messages and domain commands/events.
+
+Inbound messages have passed QuickFIX's data dictionary (tag types, enumerations, required
+fields), so the codec checks only what the dictionary cannot: business-required fields and
+the values this gateway supports. What it cannot accept becomes a RejectInput whose Text
+says why. Outbound, events become messages by tag number, so one codec serves FIX 4.4 and
+FIX 5.0SP2 sessions alike (the session fills in BeginString and the header).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+import quickfix as fix
+
+from qtinfra.domain.commands import (
+    CancelOrder,
+    NewOrder,
+    RejectInput,
+    ReplaceOrder,
+    StatusRequest,
+    VenueCancelReject,
+    VenueExecution,
+    VenueQuote,
+)
+from qtinfra.domain.events import (
+    BusinessRejected,
+    CancelRejected,
+    ChildCancelSent,
+    ChildOrderSent,
+    ChildStatusSent,
+    ExecutionReport,
+)
+from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
+
+SOH = "\x01"
+T = TypeVar("T")
+ISIN_SOURCE = "4"
+
+_SIDES = {s.value: s for s in Side}
+_ORD_TYPES = {t.value: t for t in OrdType}
+_TIFS = {t.value: t for t in TimeInForce}
+_EXEC_TYPES = {t.value: t for t in ExecType}
+_ORD_STATUSES = {s.value: s for s in OrdStatus}
+
+
+class DecodeError(Exception):
+    """A business-level problem with an inbound message; the text goes to the client."""
+
+
+def fmt_decimal(value: Decimal) -> str:
+    """A Decimal as a FIX float: plain notation, no exponent, no trailing zeros."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def fmt_time(value: datetime) -> str:
+    """UTCTimestamp with microseconds (MiFID II RTS 25)."""
+    return value.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S.%f")
+
+
+def parse_time(text: str) -> datetime:
+    fmt = "%Y%m%d-%H:%M:%S.%f" if "." in text else "%Y%m%d-%H:%M:%S"
+    if "." in text:
+        head, _, frac = text.partition(".")
+        text = f"{head}.{frac[:6]}"
+    return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+
+
+def _get(msg: fix.Message, tag: int) -> str | None:
+    return msg.getField(tag) if msg.isSetField(tag) else None  # type: ignore[no-any-return]
+
+
+def _need(msg: fix.Message, tag: int, name: str) -> str:
+    if not msg.isSetField(tag):
+        raise DecodeError(f"{name} ({tag}) is required")
+    return msg.getField(tag)  # type: ignore[no-any-return]
+
+
+def _decimal(text: str, tag: int, name: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise DecodeError(f"{name} ({tag}) is not a number: {text!r}") from None
+    if not value.is_finite():
+        raise DecodeError(f"{name} ({tag}) is not a finite number: {text!r}")
+    return value
+
+
+def _enum(table: dict[str, T], text: str, tag: int, name: str, supported: str) -> T:
+    try:
+        return table[text]
+    except KeyError:
+        raise DecodeError(
+            f"{name} ({tag}) value {text!r} is not supported; use {supported}"
+        ) from None
+
+
+def _side(msg: fix.Message) -> Side:
+    return _enum(_SIDES, _need(msg, 54, "Side"), 54, "Side", "1 (buy), 2 (sell), 5 (sell short)")
+
+
+def _ord_type(msg: fix.Message) -> OrdType:
+    return _enum(_ORD_TYPES, _need(msg, 40, "OrdType"), 40, "OrdType", "1 (market), 2 (limit)")
+
+
+def _tif(msg: fix.Message) -> TimeInForce:
+    text = _get(msg, 59)
+    if text is None:
+        return TimeInForce.DAY
+    return _enum(_TIFS, text, 59, "TimeInForce", "0 (day), 1 (GTC), 3 (IOC), 4 (FOK)")
+
+
+def _instrument(msg: fix.Message) -> tuple[str | None, str | None]:
+    symbol = _get(msg, 55)
+    security_id = _get(msg, 48)
+    if security_id is not None:
+        source = _get(msg, 22)
+        if source != ISIN_SOURCE:
+            raise DecodeError(
+                f"SecurityIDSource (22) must be 4 (ISIN) with SecurityID (48), got {source!r}"
+            )
+    return symbol, security_id
+
+
+def _poss_dup(msg: fix.Message) -> bool:
+    header = msg.getHeader()
+    return bool(header.isSetField(43) and header.getField(43) == "Y")
+
+
+def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
+    cl_ord_id = _get(msg, 11)
+    try:
+        if cl_ord_id is None:
+            raise DecodeError("ClOrdID (11) is required")
+        side = _side(msg)
+        ord_type = _ord_type(msg)
+        tif = _tif(msg)
+        symbol, isin = _instrument(msg)
+        quantity = _decimal(_need(msg, 38, "OrderQty"), 38, "OrderQty")
+        price_text = _get(msg, 44)
+        price = _decimal(price_text, 44, "Price") if price_text is not None else None
+        return NewOrder(
+            session=session,
+            cl_ord_id=cl_ord_id,
+            symbol=symbol,
+            isin=isin,
+            side=side,
+            ord_type=ord_type,
+            time_in_force=tif,
+            quantity=quantity,
+            price=price,
+            account=_get(msg, 1),
+            poss_dup=_poss_dup(msg),
+        )
+    except DecodeError as exc:
+        return _reject_input(msg, session, "order", str(exc), cl_ord_id)
+
+
+def decode_cancel(msg: fix.Message, session: str) -> CancelOrder | RejectInput:
+    cl_ord_id = _get(msg, 11)
+    try:
+        if cl_ord_id is None:
+            raise DecodeError("ClOrdID (11) is required")
+        return CancelOrder(
+            session=session,
+            cl_ord_id=cl_ord_id,
+            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID"),
+            order_id=_get(msg, 37),
+            symbol=_instrument(msg)[0],
+            side=_side(msg),
+            poss_dup=_poss_dup(msg),
+        )
+    except DecodeError as exc:
+        return _reject_input(msg, session, "cancel", str(exc), cl_ord_id)
+
+
+def decode_replace(msg: fix.Message, session: str) -> ReplaceOrder | RejectInput:
+    cl_ord_id = _get(msg, 11)
+    try:
+        if cl_ord_id is None:
+            raise DecodeError("ClOrdID (11) is required")
+        price_text = _get(msg, 44)
+        return ReplaceOrder(
+            session=session,
+            cl_ord_id=cl_ord_id,
+            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID"),
+            order_id=_get(msg, 37),
+            symbol=_instrument(msg)[0],
+            side=_side(msg),
+            ord_type=_ord_type(msg),
+            time_in_force=_tif(msg),
+            quantity=_decimal(_need(msg, 38, "OrderQty"), 38, "OrderQty"),
+            price=_decimal(price_text, 44, "Price") if price_text is not None else None,
+            poss_dup=_poss_dup(msg),
+        )
+    except DecodeError as exc:
+        return _reject_input(msg, session, "replace", str(exc), cl_ord_id)
+
+
+def decode_status(msg: fix.Message, session: str) -> StatusRequest | RejectInput:
+    cl_ord_id = _get(msg, 11)
+    try:
+        if cl_ord_id is None:
+            raise DecodeError("ClOrdID (11) is required")
+        return StatusRequest(
+            session=session,
+            cl_ord_id=cl_ord_id,
+            order_id=_get(msg, 37),
+            symbol=_instrument(msg)[0],
+            side=_side(msg),
+        )
+    except DecodeError as exc:
+        return _reject_input(msg, session, "business", str(exc), cl_ord_id, reason="0")
+
+
+def _reject_input(
+    msg: fix.Message,
+    session: str,
+    kind: str,
+    text: str,
+    cl_ord_id: str | None,
+    reason: str | None = None,
+) -> RejectInput:
+    side_text = _get(msg, 54)
+    qty_text = _get(msg, 38)
+    try:
+        quantity = Decimal(qty_text) if qty_text is not None else None
+    except InvalidOperation:
+        quantity = None
+    header = msg.getHeader()
+    return RejectInput(
+        session=session,
+        kind=kind,
+        text=text,
+        cl_ord_id=cl_ord_id,
+        orig_cl_ord_id=_get(msg, 41),
+        symbol=_get(msg, 55),
+        side=_SIDES.get(side_text) if side_text else None,
+        quantity=quantity,
+        ref_msg_type=header.getField(35) if header.isSetField(35) else None,
+        ref_seq_num=int(header.getField(34)) if header.isSetField(34) else None,
+        reason=reason,
+    )
+
+
+def unsupported(msg: fix.Message, session: str) -> RejectInput:
+    """BusinessMessageReject (j) with BusinessRejectReason 3, unsupported message type."""
+    header = msg.getHeader()
+    msg_type = header.getField(35)
+    return RejectInput(
+        session=session,
+        kind="business",
+        text=f"MsgType {msg_type} is not supported by this gateway; see the rules of engagement",
+        ref_msg_type=msg_type,
+        ref_seq_num=int(header.getField(34)) if header.isSetField(34) else None,
+        reason="3",
+    )
+
+
+# -- outbound to clients ---------------------------------------------------------------------
+
+
+def _new(msg_type: str) -> fix.Message:
+    msg = fix.Message()
+    msg.getHeader().setField(35, msg_type)
+    return msg
+
+
+def encode_execution_report(ev: ExecutionReport) -> fix.Message:
+    msg = _new("8")
+    s = msg.setField
+    s(37, ev.order_id)
+    s(11, ev.cl_ord_id)
+    if ev.orig_cl_ord_id is not None:
+        s(41, ev.orig_cl_ord_id)
+    s(17, ev.exec_id)
+    s(150, ev.exec_type.value)
+    s(39, ev.ord_status.value)
+    if ev.account is not None:
+        s(1, ev.account)
+    s(55, ev.symbol)
+    if ev.isin is not None:
+        s(48, ev.isin)
+        s(22, ISIN_SOURCE)
+    s(54, ev.side.value)
+    s(38, fmt_decimal(ev.order_qty))
+    s(40, ev.ord_type.value)
+    if ev.price is not None:
+        s(44, fmt_decimal(ev.price))
+    s(59, ev.time_in_force.value)
+    if ev.currency is not None:
+        s(15, ev.currency)
+    if ev.last_qty is not None:
+        s(32, fmt_decimal(ev.last_qty))
+    if ev.last_px is not None:
+        s(31, fmt_decimal(ev.last_px))
+    if ev.last_mkt is not None:
+        s(30, ev.last_mkt)
+    s(151, fmt_decimal(ev.leaves_qty))
+    s(14, fmt_decimal(ev.cum_qty))
+    s(6, fmt_decimal(ev.avg_px))
+    s(60, fmt_time(ev.transact_time))
+    if ev.ord_rej_reason is not None and ev.ord_status is OrdStatus.REJECTED:
+        s(103, ev.ord_rej_reason.value)
+    if ev.text:
+        s(58, ev.text)
+    return msg
+
+
+def encode_cancel_reject(ev: CancelRejected) -> fix.Message:
+    msg = _new("9")
+    s = msg.setField
+    s(37, ev.order_id)
+    s(11, ev.cl_ord_id)
+    s(41, ev.orig_cl_ord_id)
+    s(39, ev.ord_status.value)
+    s(434, ev.response_to.value)
+    s(102, ev.reason.value)
+    s(58, ev.text)
+    s(60, fmt_time(ev.transact_time))
+    return msg
+
+
+def encode_business_reject(ev: BusinessRejected) -> fix.Message:
+    msg = _new("j")
+    s = msg.setField
+    if ev.ref_seq_num is not None:
+        s(45, str(ev.ref_seq_num))
+    s(372, ev.ref_msg_type or "?")
+    if ev.ref_id:
+        s(379, ev.ref_id)
+    s(380, ev.reason)
+    s(58, ev.text)
+    return msg
+
+
+# -- to and from venues ----------------------------------------------------------------------
+
+
+def encode_child_new(ev: ChildOrderSent) -> fix.Message:
+    msg = _new("D")
+    s = msg.setField
+    s(11, ev.child_id)
+    s(55, ev.symbol)
+    s(48, ev.isin)
+    s(22, ISIN_SOURCE)
+    s(54, ev.side.value)
+    s(38, fmt_decimal(ev.quantity))
+    s(40, ev.ord_type.value)
+    if ev.price is not None:
+        s(44, fmt_decimal(ev.price))
+    s(59, ev.time_in_force.value)
+    s(60, fmt_time(ev.transact_time))
+    return msg
+
+
+def encode_child_cancel(ev: ChildCancelSent) -> fix.Message:
+    msg = _new("F")
+    s = msg.setField
+    s(11, ev.child_id)
+    s(41, ev.orig_child_id)
+    s(55, ev.symbol)
+    s(54, ev.side.value)
+    s(38, fmt_decimal(ev.quantity))
+    s(60, fmt_time(ev.transact_time))
+    return msg
+
+
+def encode_child_status(ev: ChildStatusSent) -> fix.Message:
+    msg = _new("H")
+    s = msg.setField
+    s(11, ev.child_id)
+    s(55, ev.symbol)
+    s(54, ev.side.value)
+    return msg
+
+
+def encode_market_data_request(req_id: str, symbols: list[str], depth: int = 5) -> fix.Message:
+    msg = _new("V")
+    msg.setField(262, req_id)
+    msg.setField(263, "1")
+    msg.setField(264, str(depth))
+    msg.setField(265, "0")
+    types = fix.Group(267, 269)
+    for entry_type in ("0", "1"):
+        types.setField(269, entry_type)
+        msg.addGroup(types)
+    syms = fix.Group(146, 55)
+    for symbol in symbols:
+        syms.setField(55, symbol)
+        msg.addGroup(syms)
+    return msg
+
+
+def decode_venue_execution(msg: fix.Message, venue: str, mic: str) -> VenueExecution:
+    g = msg.getField
+    has = msg.isSetField
+    exec_type = _EXEC_TYPES[g(150)]
+    ord_status = _ORD_STATUSES[g(39)]
+    last_qty = Decimal(g(32)) if has(32) else Decimal(0)
+    last_px = Decimal(g(31)) if has(31) else Decimal(0)
+    if exec_type is ExecType.ORDER_STATUS and has(6):
+        last_px = Decimal(g(6))
+    return VenueExecution(
+        venue=venue,
+        mic=g(30) if has(30) else mic,
+        child_id=g(11),
+        orig_child_id=g(41) if has(41) else None,
+        venue_order_id=g(37) if has(37) else None,
+        exec_id=g(17),
+        exec_type=exec_type,
+        ord_status=ord_status,
+        last_qty=last_qty,
+        last_px=last_px,
+        cum_qty=Decimal(g(14)) if has(14) else Decimal(0),
+        leaves_qty=Decimal(g(151)) if has(151) else Decimal(0),
+        commission=Decimal(g(12)) if has(12) else None,
+        text=g(58) if has(58) else None,
+        transact_time=parse_time(g(60)) if has(60) else None,
+        poss_dup=_poss_dup(msg),
+    )
+
+
+def decode_venue_cancel_reject(msg: fix.Message, venue: str) -> VenueCancelReject:
+    g = msg.getField
+    has = msg.isSetField
+    status = _ORD_STATUSES.get(g(39)) if has(39) else None
+    if has(102) and g(102) == "1":
+        status = None  # unknown order at the venue
+    return VenueCancelReject(
+        venue=venue,
+        child_id=g(11),
+        orig_child_id=g(41),
+        ord_status=status,
+        text=g(58) if has(58) else None,
+    )
+
+
+def decode_market_data(msg: fix.Message, venue: str) -> VenueQuote:
+    symbol = msg.getField(55)
+    bids: list[tuple[Decimal, Decimal]] = []
+    asks: list[tuple[Decimal, Decimal]] = []
+    count = int(msg.getField(268)) if msg.isSetField(268) else 0
+    group = fix.Group(268, 269)
+    for i in range(1, count + 1):
+        msg.getGroup(i, group)
+        if not (group.isSetField(270) and group.isSetField(271)):
+            continue
+        level = (Decimal(group.getField(270)), Decimal(group.getField(271)))
+        (bids if group.getField(269) == "0" else asks).append(level)
+    bids.sort(key=lambda lv: -lv[0])
+    asks.sort(key=lambda lv: lv[0])
+    return VenueQuote(venue=venue, symbol=symbol, bids=tuple(bids), asks=tuple(asks))
+
+
+def raw(msg: fix.Message) -> str:
+    """The message as sent on the wire (SOH-delimited)."""
+    return msg.toString()  # type: ignore[no-any-return]

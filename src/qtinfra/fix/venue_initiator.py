@@ -1,0 +1,129 @@
+"""The gateway's QuickFIX application for its initiator sessions to the venues.
+
+On logon it subscribes to the venue's market data (the router's view of its book) and tells
+the order manager, which reconciles the children open there. Venue ExecutionReports,
+OrderCancelRejects and market data are decoded and handed to the sequencer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import quickfix as fix
+import structlog
+
+from qtinfra.config import VenueConfig
+from qtinfra.domain.commands import Command, VenueSessionStatus
+from qtinfra.domain.values import utc_now
+from qtinfra.fix import codec
+from qtinfra.fix.sessions import SessionRegistry
+from qtinfra.store.journal import JournalWriter
+
+log = structlog.get_logger(__name__)
+
+
+class VenueApplication(fix.Application):  # type: ignore[misc]
+    """QuickFIX application for venue sessions; see the module docstring."""
+
+    def __init__(
+        self,
+        venues: Mapping[str, VenueConfig],
+        symbols: Mapping[str, list[str]],
+        submit: Callable[[Command], None],
+        writer: JournalWriter,
+        registry: SessionRegistry,
+        journal_market_data: bool = True,
+    ) -> None:
+        super().__init__()
+        self.venues = dict(venues)
+        self.symbols = dict(symbols)
+        self.submit = submit
+        self.writer = writer
+        self.registry = registry
+        self.journal_market_data = journal_market_data
+
+    def onCreate(self, session_id: fix.SessionID) -> None:
+        self.registry.add(session_id, "venue")
+
+    def onLogon(self, session_id: fix.SessionID) -> None:
+        try:
+            key, _ = self.registry.logged_on(session_id, True)
+            venue = session_id.getTargetCompID().getValue()
+            self.writer.record("session.logon", key, key)
+            log.info("venue_logon", venue=venue)
+            self.submit(VenueSessionStatus(venue, True))
+            symbols = self.symbols.get(venue, [])
+            if symbols:
+                request = codec.encode_market_data_request(f"MD-{venue}", symbols)
+                fix.Session.sendToTarget(request, session_id)
+        except Exception:
+            log.exception("venue_on_logon_failed")
+
+    def onLogout(self, session_id: fix.SessionID) -> None:
+        try:
+            key, changed = self.registry.logged_on(session_id, False)
+            if not changed:
+                return
+            venue = session_id.getTargetCompID().getValue()
+            self.writer.record("session.logout", key, key)
+            log.warning("venue_logout", venue=venue)
+            self.submit(VenueSessionStatus(venue, False))
+        except Exception:
+            log.exception("venue_on_logout_failed")
+
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        try:
+            self.registry.sent(session_id)
+            self.writer.record_message(
+                "fix.out", session_id.toString(), message.toString(), utc_now()
+            )
+        except Exception:
+            log.exception("venue_to_admin_failed")
+
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        try:
+            self.registry.sent(session_id)
+            self.writer.record_message(
+                "fix.out", session_id.toString(), message.toString(), utc_now()
+            )
+        except Exception:
+            log.exception("venue_to_app_failed")
+
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        try:
+            self.registry.received(session_id)
+            self.writer.record_message(
+                "fix.in", session_id.toString(), message.toString(), utc_now()
+            )
+        except Exception:
+            log.exception("venue_from_admin_failed")
+
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        key = session_id.toString()
+        try:
+            self.registry.received(session_id)
+            msg_type = message.getHeader().getField(35)
+            if msg_type == "W":
+                # Market data is the router's view, not an order event: journaled only on
+                # request (it would dwarf the order flow).
+                if self.journal_market_data:
+                    self.writer.record_message("fix.in", key, message.toString(), utc_now())
+                self.submit(
+                    codec.decode_market_data(message, session_id.getTargetCompID().getValue())
+                )
+                return
+            self.writer.record_message("fix.in", key, message.toString(), utc_now())
+            venue = session_id.getTargetCompID().getValue()
+            if msg_type == "8":
+                self.submit(codec.decode_venue_execution(message, venue, self.venues[venue].mic))
+            elif msg_type == "9":
+                self.submit(codec.decode_venue_cancel_reject(message, venue))
+            else:
+                log.warning(
+                    "venue_message_ignored",
+                    venue=venue,
+                    msg_type=msg_type,
+                    text=message.getField(58) if message.isSetField(58) else None,
+                )
+        except Exception:
+            log.exception("venue_from_app_failed", session=key, raw=message.toString())

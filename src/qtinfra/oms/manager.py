@@ -1,0 +1,864 @@
+"""The order manager: owns every live client order and its child orders.
+
+It takes one command at a time (the sequencer guarantees that) and records what it decided
+as events in `outbox`; it never touches a socket or the database. A fill racing a cancel is
+therefore decided here, in arrival order, deterministically.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from qtinfra.domain.commands import (
+    CancelOrder,
+    Command,
+    NewOrder,
+    RejectInput,
+    ReplaceOrder,
+    StatusRequest,
+    VenueCancelReject,
+    VenueExecution,
+    VenueQuote,
+    VenueSessionStatus,
+)
+from qtinfra.domain.events import (
+    BusinessRejected,
+    CancelRejected,
+    ChildCancelSent,
+    ChildOrderSent,
+    ChildStatusSent,
+    Event,
+    ExecutionReport,
+)
+from qtinfra.domain.orders import ZERO, ChangeKind, Order
+from qtinfra.domain.values import (
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecType,
+    Instrument,
+    OrdRejReason,
+    OrdStatus,
+    OrdType,
+    Side,
+    TimeInForce,
+)
+from qtinfra.errors import InvalidTransition, VenueUnavailable
+from qtinfra.risk.validation import Rejection, check_terms, resolve_instrument
+from qtinfra.routing.router import RoutingRequest, plan_routes
+
+NONE_ID = "NONE"
+
+
+@dataclass(slots=True, eq=False)
+class ChildOrder:
+    """A slice of a client order working at one venue."""
+
+    child_id: str
+    order_id: str
+    venue: str
+    side: Side
+    ord_type: OrdType
+    time_in_force: TimeInForce
+    quantity: Decimal
+    price: Decimal | None
+    created_at: datetime
+    status: OrdStatus = OrdStatus.PENDING_NEW
+    cum_qty: Decimal = ZERO
+    notional: Decimal = ZERO
+    venue_order_id: str | None = None
+    cancel_requested: bool = False
+    exec_ids: set[str] = field(default_factory=set)
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        return ZERO if self.status.is_done else self.quantity - self.cum_qty
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """A fill booked on a client order (one per venue fill)."""
+
+    exec_id: str
+    order_id: str
+    child_id: str
+    venue: str
+    mic: str
+    venue_exec_id: str
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal | None
+    transact_time: datetime
+
+
+@dataclass(slots=True)
+class Outbox:
+    """What handling a batch of commands produced: events to journal and release, rows to
+    persist."""
+
+    events: list[Event] = field(default_factory=list)
+    orders: dict[str, Order] = field(default_factory=dict)
+    new_orders: set[str] = field(default_factory=set)
+    children: dict[str, ChildOrder] = field(default_factory=dict)
+    new_children: set[str] = field(default_factory=set)
+    executions: list[Execution] = field(default_factory=list)
+    cl_ord_ids: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.orders or self.children or self.cl_ord_ids)
+
+
+class OrderManager:
+    """Applies client and venue commands to order state; see the module docstring."""
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        venue_fees: Mapping[str, Decimal],
+        venue_mics: Mapping[str, str],
+        clock: Callable[[], datetime],
+        id_prefix: str,
+    ) -> None:
+        self.instruments = {i.symbol: i for i in instruments}
+        self.by_isin = {i.isin: i for i in self.instruments.values()}
+        self.venue_fees = dict(venue_fees)
+        self.venue_mics = dict(venue_mics)
+        self.clock = clock
+        self.orders: dict[str, Order] = {}
+        self.done_orders: dict[str, Order] = {}
+        self.by_cl_ord_id: dict[tuple[str, str], str] = {}
+        self.children: dict[str, ChildOrder] = {}
+        self.children_of: dict[str, list[ChildOrder]] = {}
+        self.excluded: dict[str, set[str]] = {}
+        self.venues_up: set[str] = set()
+        self.quotes: dict[str, dict[str, VenueQuote]] = {}
+        self.outbox = Outbox()
+        self._prefix = id_prefix
+        self._order_seq = itertools.count(1)
+        self._exec_seq = itertools.count(1)
+        self._child_seq = itertools.count(1)
+        self._handlers: dict[type, Callable[[object], None]] = {
+            NewOrder: self._on_new,  # type: ignore[dict-item]
+            CancelOrder: self._on_cancel,  # type: ignore[dict-item]
+            ReplaceOrder: self._on_replace,  # type: ignore[dict-item]
+            StatusRequest: self._on_status,  # type: ignore[dict-item]
+            RejectInput: self._on_reject_input,  # type: ignore[dict-item]
+            VenueExecution: self._on_venue_execution,  # type: ignore[dict-item]
+            VenueCancelReject: self._on_venue_cancel_reject,  # type: ignore[dict-item]
+            VenueSessionStatus: self._on_venue_session,  # type: ignore[dict-item]
+            VenueQuote: self._on_quote,  # type: ignore[dict-item]
+        }
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def handle(self, command: Command) -> None:
+        self._handlers[type(command)](command)
+
+    def take_outbox(self) -> Outbox:
+        out, self.outbox = self.outbox, Outbox()
+        return out
+
+    def restore(
+        self,
+        orders: Iterable[Order],
+        children: Iterable[ChildOrder],
+        cl_ord_ids: Iterable[tuple[str, str, str]],
+    ) -> None:
+        """Rebuild state after a restart from what the store holds."""
+        for order in orders:
+            if order.status.is_done:
+                self.done_orders[order.order_id] = order
+                continue
+            self.orders[order.order_id] = order
+            self.children_of.setdefault(order.order_id, [])
+        for child in children:
+            self.children[child.child_id] = child
+            self.children_of.setdefault(child.order_id, []).append(child)
+        for session, cl_ord_id, order_id in cl_ord_ids:
+            self.by_cl_ord_id[(session, cl_ord_id)] = order_id
+
+    def _lookup(self, order_id: str | None) -> Order | None:
+        if order_id is None:
+            return None
+        return self.orders.get(order_id) or self.done_orders.get(order_id)
+
+    def live_children_at(self, venue: str) -> list[ChildOrder]:
+        return [c for c in self.children.values() if c.venue == venue and not c.status.is_done]
+
+    # -- ids -------------------------------------------------------------------------------
+
+    def _next_exec_id(self) -> str:
+        return f"{self._prefix}E{next(self._exec_seq)}"
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _touch(self, order: Order) -> None:
+        self.outbox.orders[order.order_id] = order
+
+    def _touch_child(self, child: ChildOrder) -> None:
+        self.outbox.children[child.child_id] = child
+
+    def _remember_cl_ord_id(self, session: str, cl_ord_id: str, order_id: str) -> None:
+        self.by_cl_ord_id[(session, cl_ord_id)] = order_id
+        self.outbox.cl_ord_ids.append((session, cl_ord_id, order_id))
+
+    def _forget_if_done(self, order: Order) -> None:
+        """Done orders leave memory once persisted; their ClOrdIDs stay for duplicate checks."""
+        if order.status.is_done and not any(
+            not c.status.is_done for c in self.children_of.get(order.order_id, ())
+        ):
+            self.done_orders[order.order_id] = self.orders.pop(order.order_id)
+            for child in self.children_of.pop(order.order_id, ()):
+                self.children.pop(child.child_id, None)
+            self.excluded.pop(order.order_id, None)
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def _report(
+        self,
+        order: Order,
+        exec_type: ExecType,
+        *,
+        text: str | None = None,
+        last_qty: Decimal | None = None,
+        last_px: Decimal | None = None,
+        last_mkt: str | None = None,
+        exec_id: str | None = None,
+        ord_rej_reason: OrdRejReason | None = None,
+    ) -> ExecutionReport:
+        report = ExecutionReport(
+            session=order.session,
+            order_id=order.order_id,
+            cl_ord_id=order.cl_ord_id,
+            orig_cl_ord_id=order.orig_cl_ord_id,
+            exec_id=exec_id or self._next_exec_id(),
+            exec_type=exec_type,
+            ord_status=order.status,
+            symbol=order.instrument.symbol,
+            isin=order.instrument.isin,
+            side=order.side,
+            ord_type=order.ord_type,
+            time_in_force=order.time_in_force,
+            order_qty=order.quantity,
+            price=order.price,
+            cum_qty=order.cum_qty,
+            leaves_qty=order.leaves_qty,
+            avg_px=order.avg_px,
+            transact_time=self.clock(),
+            account=order.account,
+            last_qty=last_qty,
+            last_px=last_px,
+            last_mkt=last_mkt,
+            text=text,
+            ord_rej_reason=ord_rej_reason,
+            currency=order.instrument.currency,
+        )
+        self.outbox.events.append(report)
+        return report
+
+    def _reject_new(
+        self,
+        cmd: NewOrder | RejectInput,
+        reason: OrdRejReason,
+        text: str,
+        instrument: Instrument | None = None,
+    ) -> None:
+        """A rejected ExecutionReport for an order that was never booked (OrderID NONE)."""
+        self.outbox.events.append(
+            ExecutionReport(
+                session=cmd.session,
+                order_id=NONE_ID,
+                cl_ord_id=cmd.cl_ord_id or NONE_ID,
+                orig_cl_ord_id=None,
+                exec_id=self._next_exec_id(),
+                exec_type=ExecType.REJECTED,
+                ord_status=OrdStatus.REJECTED,
+                symbol=(instrument.symbol if instrument else cmd.symbol) or "NA",
+                isin=instrument.isin if instrument else None,
+                side=cmd.side or Side.BUY,
+                ord_type=cmd.ord_type if isinstance(cmd, NewOrder) else OrdType.LIMIT,
+                time_in_force=cmd.time_in_force if isinstance(cmd, NewOrder) else TimeInForce.DAY,
+                order_qty=cmd.quantity if cmd.quantity is not None else ZERO,
+                price=cmd.price if isinstance(cmd, NewOrder) else None,
+                cum_qty=ZERO,
+                leaves_qty=ZERO,
+                avg_px=ZERO,
+                transact_time=self.clock(),
+                account=cmd.account if isinstance(cmd, NewOrder) else None,
+                text=text,
+                ord_rej_reason=reason,
+            )
+        )
+
+    def _cancel_reject(
+        self,
+        session: str,
+        cl_ord_id: str,
+        orig_cl_ord_id: str,
+        response_to: CxlRejResponseTo,
+        reason: CxlRejReason,
+        text: str,
+        order: Order | None = None,
+    ) -> None:
+        self.outbox.events.append(
+            CancelRejected(
+                session=session,
+                order_id=order.order_id if order else NONE_ID,
+                cl_ord_id=cl_ord_id,
+                orig_cl_ord_id=orig_cl_ord_id,
+                ord_status=order.status if order else OrdStatus.REJECTED,
+                response_to=response_to,
+                reason=reason,
+                text=text,
+                transact_time=self.clock(),
+            )
+        )
+
+    # -- client commands -------------------------------------------------------------------
+
+    def _on_new(self, cmd: NewOrder) -> None:
+        known = self.by_cl_ord_id.get((cmd.session, cmd.cl_ord_id))
+        if known is not None:
+            order = self._lookup(known)
+            if cmd.poss_dup:
+                # FIX 4.4 Vol 2: a PossDup resend of an order already taken is answered
+                # with its current state, never booked twice.
+                if order is not None:
+                    self._report(
+                        order,
+                        ExecType.ORDER_STATUS,
+                        text="possible duplicate: order already received",
+                    )
+                else:
+                    self._reject_new(
+                        cmd,
+                        OrdRejReason.DUPLICATE_ORDER,
+                        f"ClOrdID {cmd.cl_ord_id} was already received and is done",
+                    )
+                return
+            self._reject_new(
+                cmd,
+                OrdRejReason.DUPLICATE_ORDER,
+                f"duplicate ClOrdID {cmd.cl_ord_id} on this session",
+            )
+            return
+        found = resolve_instrument(cmd.symbol, cmd.isin, self.instruments, self.by_isin)
+        if isinstance(found, Rejection):
+            self._reject_new(cmd, found.reason, found.text)
+            return
+        instrument = found
+        rejection = check_terms(
+            instrument, cmd.ord_type, cmd.time_in_force, cmd.quantity, cmd.price
+        )
+        if rejection is not None:
+            self._reject_new(cmd, rejection.reason, rejection.text, instrument)
+            return
+        order = Order(
+            order_id=f"{self._prefix}{next(self._order_seq)}",
+            session=cmd.session,
+            cl_ord_id=cmd.cl_ord_id,
+            instrument=instrument,
+            side=cmd.side,
+            ord_type=cmd.ord_type,
+            time_in_force=cmd.time_in_force,
+            quantity=cmd.quantity,
+            price=cmd.price,
+            account=cmd.account,
+            created_at=self.clock(),
+        )
+        self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
+        self.outbox.new_orders.add(order.order_id)
+        try:
+            routes = self._plan(order, order.quantity)
+        except VenueUnavailable as exc:
+            order.reject(str(exc))
+            self._touch(order)
+            self._report(
+                order, ExecType.REJECTED, text=str(exc), ord_rej_reason=OrdRejReason.EXCHANGE_CLOSED
+            )
+            return
+        self.orders[order.order_id] = order
+        self.children_of[order.order_id] = []
+        order.accept()
+        self._touch(order)
+        self._report(order, ExecType.NEW)
+        self._send_children(order, routes)
+
+    def _find_for_change(
+        self, cmd: CancelOrder | ReplaceOrder, response_to: CxlRejResponseTo
+    ) -> Order | None:
+        """The order a cancel/replace names, or None after answering OrderCancelReject."""
+        order_id = self.by_cl_ord_id.get((cmd.session, cmd.orig_cl_ord_id))
+        order = self._lookup(order_id)
+        if (cmd.session, cmd.cl_ord_id) in self.by_cl_ord_id:
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id,
+                cmd.orig_cl_ord_id,
+                response_to,
+                CxlRejReason.DUPLICATE_CLORDID,
+                f"duplicate ClOrdID {cmd.cl_ord_id} on this session",
+                order,
+            )
+            return None
+        if order_id is None:
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id,
+                cmd.orig_cl_ord_id,
+                response_to,
+                CxlRejReason.UNKNOWN_ORDER,
+                f"unknown order: OrigClOrdID {cmd.orig_cl_ord_id}",
+            )
+            return None
+        if order is None or order.status.is_done:
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id,
+                cmd.orig_cl_ord_id,
+                response_to,
+                CxlRejReason.TOO_LATE_TO_CANCEL,
+                f"too late to {'cancel' if response_to is CxlRejResponseTo.CANCEL else 'replace'}:"
+                f" order is {order.status.name if order else 'done'}",
+                order,
+            )
+            return None
+        if cmd.order_id is not None and cmd.order_id != order.order_id:
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id,
+                cmd.orig_cl_ord_id,
+                response_to,
+                CxlRejReason.UNKNOWN_ORDER,
+                f"OrderID {cmd.order_id} does not match OrigClOrdID {cmd.orig_cl_ord_id}",
+                order,
+            )
+            return None
+        if order.pending is not None:
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id,
+                cmd.orig_cl_ord_id,
+                response_to,
+                CxlRejReason.ALREADY_PENDING,
+                "a cancel or replace is already pending for this order",
+                order,
+            )
+            return None
+        if cmd.side is not order.side or (cmd.symbol and cmd.symbol != order.instrument.symbol):
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id,
+                cmd.orig_cl_ord_id,
+                response_to,
+                CxlRejReason.BROKER_OPTION,
+                f"Side/Symbol do not match the order ({order.side.name} {order.instrument.symbol})",
+                order,
+            )
+            return None
+        return order
+
+    def _on_cancel(self, cmd: CancelOrder) -> None:
+        order = self._find_for_change(cmd, CxlRejResponseTo.CANCEL)
+        if order is None:
+            return
+        self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
+        order.request_cancel(cmd.cl_ord_id)
+        self._touch(order)
+        self._report_pending(order, ExecType.PENDING_CANCEL)
+        self._cancel_children(order)
+        self._settle(order)
+
+    def _on_replace(self, cmd: ReplaceOrder) -> None:
+        order = self._find_for_change(cmd, CxlRejResponseTo.REPLACE)
+        if order is None:
+            return
+
+        def refuse(reason: CxlRejReason, text: str) -> None:
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id,
+                cmd.orig_cl_ord_id,
+                CxlRejResponseTo.REPLACE,
+                reason,
+                text,
+                order,
+            )
+
+        if cmd.ord_type is not order.ord_type or cmd.time_in_force is not order.time_in_force:
+            refuse(
+                CxlRejReason.BROKER_OPTION, "OrdType and TimeInForce cannot be changed by a replace"
+            )
+            return
+        rejection = check_terms(
+            order.instrument, cmd.ord_type, cmd.time_in_force, cmd.quantity, cmd.price
+        )
+        if rejection is not None:
+            refuse(CxlRejReason.OTHER, rejection.text)
+            return
+        if cmd.quantity < order.cum_qty:
+            refuse(CxlRejReason.OTHER, f"OrderQty {cmd.quantity} is below CumQty {order.cum_qty}")
+            return
+        self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
+        order.request_replace(cmd.cl_ord_id, cmd.quantity, cmd.price)
+        self._touch(order)
+        self._report_pending(order, ExecType.PENDING_REPLACE)
+        self._cancel_children(order)
+        self._settle(order)
+
+    def _report_pending(self, order: Order, exec_type: ExecType) -> None:
+        """PendingCancel/PendingReplace reports carry the request's ClOrdID and the
+        order's current one as OrigClOrdID (FIX 4.4 Vol 4, D.1/D.2)."""
+        assert order.pending is not None
+        current, orig = order.cl_ord_id, order.orig_cl_ord_id
+        order.orig_cl_ord_id, order.cl_ord_id = current, order.pending.cl_ord_id
+        self._report(order, exec_type)
+        order.cl_ord_id, order.orig_cl_ord_id = current, orig
+
+    def _on_status(self, cmd: StatusRequest) -> None:
+        order_id = self.by_cl_ord_id.get((cmd.session, cmd.cl_ord_id))
+        order = self._lookup(order_id)
+        if order is None and cmd.order_id:
+            candidate = self._lookup(cmd.order_id)
+            if candidate is not None and candidate.session == cmd.session:
+                order = candidate
+        if order is None:
+            text = "unknown order"
+            self.outbox.events.append(
+                ExecutionReport(
+                    session=cmd.session,
+                    order_id=order_id or NONE_ID,
+                    cl_ord_id=cmd.cl_ord_id,
+                    orig_cl_ord_id=None,
+                    exec_id=self._next_exec_id(),
+                    exec_type=ExecType.ORDER_STATUS,
+                    ord_status=OrdStatus.REJECTED,
+                    symbol=cmd.symbol or "NA",
+                    isin=None,
+                    side=cmd.side,
+                    ord_type=OrdType.LIMIT,
+                    time_in_force=TimeInForce.DAY,
+                    order_qty=ZERO,
+                    price=None,
+                    cum_qty=ZERO,
+                    leaves_qty=ZERO,
+                    avg_px=ZERO,
+                    transact_time=self.clock(),
+                    text=text,
+                    ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+                )
+            )
+            return
+        self._report(order, ExecType.ORDER_STATUS)
+
+    def _on_reject_input(self, cmd: RejectInput) -> None:
+        if cmd.kind == "order":
+            reason = OrdRejReason(cmd.reason) if cmd.reason else OrdRejReason.OTHER
+            self._reject_new(cmd, reason, cmd.text)
+        elif cmd.kind in ("cancel", "replace"):
+            response_to = (
+                CxlRejResponseTo.CANCEL if cmd.kind == "cancel" else CxlRejResponseTo.REPLACE
+            )
+            self._cancel_reject(
+                cmd.session,
+                cmd.cl_ord_id or NONE_ID,
+                cmd.orig_cl_ord_id or NONE_ID,
+                response_to,
+                CxlRejReason.OTHER,
+                cmd.text,
+            )
+        else:
+            self.outbox.events.append(
+                BusinessRejected(
+                    session=cmd.session,
+                    ref_msg_type=cmd.ref_msg_type or "",
+                    reason=cmd.reason or "0",
+                    text=cmd.text,
+                    ref_seq_num=cmd.ref_seq_num,
+                    ref_id=cmd.cl_ord_id,
+                )
+            )
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _plan(self, order: Order, quantity: Decimal) -> list[tuple[str, Decimal]]:
+        request = RoutingRequest(
+            instrument=order.instrument,
+            side=order.side,
+            ord_type=order.ord_type,
+            time_in_force=order.time_in_force,
+            quantity=quantity,
+            price=order.price,
+        )
+        quotes = {
+            venue: q
+            for venue, by_symbol in self.quotes.items()
+            if (q := by_symbol.get(order.instrument.symbol)) is not None
+        }
+        routes = plan_routes(
+            request,
+            self.venues_up,
+            quotes,
+            self.venue_fees,
+            frozenset(self.excluded.get(order.order_id, ())),
+        )
+        return [(r.venue, r.quantity) for r in routes]
+
+    def _send_children(self, order: Order, routes: list[tuple[str, Decimal]]) -> None:
+        now = self.clock()
+        for venue, quantity in routes:
+            child = ChildOrder(
+                child_id=f"{order.order_id}.{next(self._child_seq)}",
+                order_id=order.order_id,
+                venue=venue,
+                side=order.side,
+                ord_type=order.ord_type,
+                time_in_force=order.time_in_force,
+                quantity=quantity,
+                price=order.price,
+                created_at=now,
+            )
+            self.children[child.child_id] = child
+            self.children_of[order.order_id].append(child)
+            self.outbox.new_children.add(child.child_id)
+            self._touch_child(child)
+            self.outbox.events.append(
+                ChildOrderSent(
+                    venue=venue,
+                    child_id=child.child_id,
+                    order_id=order.order_id,
+                    symbol=order.instrument.symbol,
+                    isin=order.instrument.isin,
+                    side=order.side,
+                    ord_type=order.ord_type,
+                    time_in_force=order.time_in_force,
+                    quantity=quantity,
+                    price=order.price,
+                    transact_time=now,
+                )
+            )
+
+    def _cancel_children(self, order: Order) -> None:
+        now = self.clock()
+        for child in self.children_of[order.order_id]:
+            if child.status.is_done or child.cancel_requested:
+                continue
+            child.cancel_requested = True
+            self._touch_child(child)
+            self.outbox.events.append(
+                ChildCancelSent(
+                    venue=child.venue,
+                    child_id=f"{child.child_id}.X",
+                    orig_child_id=child.child_id,
+                    order_id=order.order_id,
+                    symbol=order.instrument.symbol,
+                    side=child.side,
+                    quantity=child.quantity,
+                    transact_time=now,
+                )
+            )
+
+    def _settle(self, order: Order) -> None:
+        """Decide what a client order's state means once its children changed: confirm a
+        pending cancel/replace when no child is working, re-route what no child covers,
+        cancel what cannot be routed or was immediate-or-cancel."""
+        live = [c for c in self.children_of[order.order_id] if not c.status.is_done]
+        if order.status.is_done:
+            if order.pending is not None:
+                self._refuse_pending_too_late(order)
+            if live and order.status is OrdStatus.FILLED:
+                self._cancel_children(order)
+            self._forget_if_done(order)
+            return
+        if order.pending is not None:
+            if live:
+                return
+            if order.pending.kind is ChangeKind.CANCEL:
+                order.confirm_cancel()
+                self._touch(order)
+                self._report(order, ExecType.CANCELED)
+                self._forget_if_done(order)
+                return
+            assert order.pending.quantity is not None
+            if order.pending.quantity < order.cum_qty:
+                self._refuse_pending_too_late(order)
+            else:
+                order.confirm_replace()
+                self._touch(order)
+                self._report(order, ExecType.REPLACED)
+                if order.status.is_done:
+                    self._forget_if_done(order)
+                    return
+        unrouted = order.leaves_qty - sum((c.leaves_qty for c in live), ZERO)
+        if unrouted <= 0:
+            return
+        immediate = order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) or (
+            order.ord_type is OrdType.MARKET
+        )
+        if immediate and not order.pending:
+            if not live:
+                order.cancel("remainder canceled: no more liquidity for an immediate order")
+                self._touch(order)
+                self._report(order, ExecType.CANCELED, text=order.text)
+                self._forget_if_done(order)
+            return
+        try:
+            routes = self._plan(order, unrouted)
+        except VenueUnavailable as exc:
+            if not live:
+                order.cancel(f"remainder canceled: {exc}")
+                self._touch(order)
+                self._report(order, ExecType.CANCELED, text=order.text)
+                self._forget_if_done(order)
+            return
+        self._send_children(order, routes)
+
+    def _refuse_pending_too_late(self, order: Order) -> None:
+        change = order.drop_pending()
+        self._touch(order)
+        self._cancel_reject(
+            order.session,
+            change.cl_ord_id,
+            order.cl_ord_id,
+            CxlRejResponseTo.CANCEL
+            if change.kind is ChangeKind.CANCEL
+            else CxlRejResponseTo.REPLACE,
+            CxlRejReason.TOO_LATE_TO_CANCEL,
+            f"too late to {'cancel' if change.kind is ChangeKind.CANCEL else 'replace'}: "
+            f"order is {order.status.name} with CumQty {order.cum_qty}",
+            order,
+        )
+
+    # -- venue reports ---------------------------------------------------------------------
+
+    def _on_venue_execution(self, cmd: VenueExecution) -> None:
+        child = self.children.get(cmd.orig_child_id or "") or self.children.get(cmd.child_id)
+        if child is None or cmd.exec_id in child.exec_ids:
+            return
+        child.exec_ids.add(cmd.exec_id)
+        order = self.orders[child.order_id]
+        if cmd.venue_order_id and cmd.venue_order_id != NONE_ID:
+            child.venue_order_id = cmd.venue_order_id
+        exec_type = cmd.exec_type
+        if exec_type is ExecType.ORDER_STATUS:
+            self._reconcile(order, child, cmd)
+            return
+        if exec_type is ExecType.TRADE:
+            self._apply_fill(order, child, cmd.last_qty, cmd.last_px, cmd)
+            if child.cum_qty >= child.quantity:
+                child.status = OrdStatus.FILLED
+            elif not child.status.is_done:
+                child.status = OrdStatus.PARTIALLY_FILLED
+        elif exec_type is ExecType.NEW:
+            if child.status is OrdStatus.PENDING_NEW:
+                child.status = OrdStatus.NEW
+        elif exec_type in (ExecType.CANCELED, ExecType.EXPIRED, ExecType.REJECTED):
+            child.status = (
+                OrdStatus(cmd.ord_status) if cmd.ord_status.is_done else OrdStatus.CANCELED
+            )
+            if not child.cancel_requested and exec_type is ExecType.REJECTED:
+                self.excluded.setdefault(order.order_id, set()).add(child.venue)
+            if not child.cancel_requested and exec_type is not ExecType.REJECTED:
+                immediate = child.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
+                if not immediate and child.ord_type is not OrdType.MARKET:
+                    self.excluded.setdefault(order.order_id, set()).add(child.venue)
+        else:
+            return
+        self._touch_child(child)
+        self._settle(order)
+
+    def _apply_fill(
+        self,
+        order: Order,
+        child: ChildOrder,
+        quantity: Decimal,
+        price: Decimal,
+        cmd: VenueExecution,
+    ) -> None:
+        if quantity <= 0:
+            return
+        if quantity > child.leaves_qty or quantity > order.leaves_qty:
+            raise InvalidTransition(
+                f"venue {cmd.venue} reported fill {quantity} on child {child.child_id} "
+                f"with leaves {child.leaves_qty} (order leaves {order.leaves_qty})"
+            )
+        child.cum_qty += quantity
+        child.notional += quantity * price
+        order.fill(quantity, price)
+        self._touch(order)
+        mic = self.venue_mics.get(cmd.venue, cmd.mic)
+        report = self._report(order, ExecType.TRADE, last_qty=quantity, last_px=price, last_mkt=mic)
+        self.outbox.executions.append(
+            Execution(
+                exec_id=report.exec_id,
+                order_id=order.order_id,
+                child_id=child.child_id,
+                venue=cmd.venue,
+                mic=mic,
+                venue_exec_id=cmd.exec_id,
+                quantity=quantity,
+                price=price,
+                commission=cmd.commission,
+                transact_time=cmd.transact_time or report.transact_time,
+            )
+        )
+
+    def _reconcile(self, order: Order, child: ChildOrder, cmd: VenueExecution) -> None:
+        """A venue's answer to our OrderStatusRequest after a reconnect. Fills the session
+        resend did not bring are applied at the average price the venue reports."""
+        missing = cmd.cum_qty - child.cum_qty
+        if missing > 0 and cmd.last_px > 0:
+            self._apply_fill(order, child, missing, cmd.last_px, cmd)
+        if cmd.ord_status.is_done and not child.status.is_done:
+            child.status = cmd.ord_status
+            if cmd.ord_status is OrdStatus.REJECTED:
+                # The venue does not know the order (it restarted): nothing works there.
+                child.status = OrdStatus.CANCELED
+                self.excluded.setdefault(order.order_id, set()).add(child.venue)
+        elif not cmd.ord_status.is_done and child.status is OrdStatus.PENDING_NEW:
+            child.status = cmd.ord_status
+        self._touch_child(child)
+        self._settle(order)
+
+    def _on_venue_cancel_reject(self, cmd: VenueCancelReject) -> None:
+        child = self.children.get(cmd.orig_child_id)
+        if child is None:
+            return
+        # The venue refused our cancel: the child is done there (filled) or unknown.
+        # Its fills arrive as their own reports; if the venue says it no longer knows the
+        # order, nothing is working there any more.
+        if cmd.ord_status is not None and cmd.ord_status.is_done and not child.status.is_done:
+            child.status = cmd.ord_status
+        elif cmd.ord_status is None or cmd.ord_status is OrdStatus.REJECTED:
+            child.status = OrdStatus.CANCELED
+        else:
+            child.cancel_requested = False
+        self._touch_child(child)
+        order = self.orders.get(child.order_id)
+        if order is not None:
+            self._settle(order)
+
+    def _on_venue_session(self, cmd: VenueSessionStatus) -> None:
+        if not cmd.logged_on:
+            self.venues_up.discard(cmd.venue)
+            self.quotes.pop(cmd.venue, None)
+            return
+        self.venues_up.add(cmd.venue)
+        for child in self.live_children_at(cmd.venue):
+            order = self.orders.get(child.order_id)
+            if order is None:
+                continue
+            self.outbox.events.append(
+                ChildStatusSent(
+                    venue=child.venue,
+                    child_id=child.child_id,
+                    symbol=order.instrument.symbol,
+                    side=child.side,
+                )
+            )
+
+    def _on_quote(self, cmd: VenueQuote) -> None:
+        self.quotes.setdefault(cmd.venue, {})[cmd.symbol] = cmd

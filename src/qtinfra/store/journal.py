@@ -1,0 +1,321 @@
+"""The journal writer: group commit, then release.
+
+The sequencer hands it one PersistBatch per batch of commands. A single writer thread
+commits every batch waiting in the queue in one transaction (many events per commit), and
+only after that commit runs each batch's release callback, which sends the FIX messages the
+events cause. After a crash, what any counterparty was told is therefore in the database.
+
+FIX messages seen by the sessions (in and out, admin too) are recorded with `record_message`
+and written in the next transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, bindparam, insert, update
+
+from qtinfra.domain.events import Event
+from qtinfra.domain.orders import Order
+from qtinfra.errors import StorageError
+from qtinfra.oms.manager import ChildOrder, Outbox
+from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
+
+log = structlog.get_logger(__name__)
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal | Enum):
+        return str(value.value if isinstance(value, Enum) else value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot journal {type(value).__name__}")
+
+
+def event_payload(event: Event) -> str:
+    """Canonical JSON of an event: its fields in declaration order, Decimals as strings."""
+    cls = type(event)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(event))
+    return json.dumps(
+        {n: getattr(event, n) for n in names}, default=_json_default, separators=(",", ":")
+    )
+
+
+def order_row(order: Order) -> dict[str, Any]:
+    pending = order.pending
+    return {
+        "order_id": order.order_id,
+        "session": order.session,
+        "cl_ord_id": order.cl_ord_id,
+        "orig_cl_ord_id": order.orig_cl_ord_id,
+        "account": order.account,
+        "symbol": order.instrument.symbol,
+        "side": order.side.value,
+        "ord_type": order.ord_type.value,
+        "time_in_force": order.time_in_force.value,
+        "quantity": order.quantity,
+        "price": order.price,
+        "status": order.status.value,
+        "cum_qty": order.cum_qty,
+        "notional": order.notional,
+        "pending_kind": pending.kind.value if pending else None,
+        "pending_cl_ord_id": pending.cl_ord_id if pending else None,
+        "pending_quantity": pending.quantity if pending else None,
+        "pending_price": pending.price if pending else None,
+        "text": order.text,
+        "created_at": order.created_at,
+    }
+
+
+def child_row(child: ChildOrder) -> dict[str, Any]:
+    return {
+        "child_id": child.child_id,
+        "order_id": child.order_id,
+        "venue": child.venue,
+        "venue_order_id": child.venue_order_id,
+        "side": child.side.value,
+        "ord_type": child.ord_type.value,
+        "time_in_force": child.time_in_force.value,
+        "quantity": child.quantity,
+        "price": child.price,
+        "status": child.status.value,
+        "cum_qty": child.cum_qty,
+        "notional": child.notional,
+        "cancel_requested": child.cancel_requested,
+        "created_at": child.created_at,
+    }
+
+
+@dataclass(slots=True)
+class PersistBatch:
+    """Rows to write in one group commit, and what to release once they are durable."""
+
+    journal: list[dict[str, Any]] = field(default_factory=list)
+    new_orders: list[dict[str, Any]] = field(default_factory=list)
+    changed_orders: list[dict[str, Any]] = field(default_factory=list)
+    new_children: list[dict[str, Any]] = field(default_factory=list)
+    changed_children: list[dict[str, Any]] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+    cl_ord_ids: list[dict[str, Any]] = field(default_factory=list)
+    release: Callable[[], None] | None = None
+
+
+def batch_from_outbox(
+    outbox: Outbox, now: datetime, release: Callable[[], None] | None
+) -> PersistBatch:
+    """Snapshot what the order manager changed. Runs on the sequencer thread, which owns
+    the objects; the writer thread only sees the plain rows."""
+    batch = PersistBatch(release=release)
+    for event in outbox.events:
+        batch.journal.append(
+            {
+                "ts": now,
+                "kind": type(event).__name__,
+                "session": getattr(event, "session", None) or getattr(event, "venue", None),
+                "order_id": getattr(event, "order_id", None),
+                "payload": event_payload(event),
+            }
+        )
+    for order_id, order in outbox.orders.items():
+        row = order_row(order)
+        row["updated_at"] = now
+        (batch.new_orders if order_id in outbox.new_orders else batch.changed_orders).append(row)
+    for child_id, child in outbox.children.items():
+        row = child_row(child)
+        row["updated_at"] = now
+        target = batch.new_children if child_id in outbox.new_children else batch.changed_children
+        target.append(row)
+    for ex in outbox.executions:
+        batch.executions.append(
+            {
+                "exec_id": ex.exec_id,
+                "order_id": ex.order_id,
+                "child_id": ex.child_id,
+                "venue": ex.venue,
+                "mic": ex.mic,
+                "venue_exec_id": ex.venue_exec_id,
+                "quantity": ex.quantity,
+                "price": ex.price,
+                "commission": ex.commission,
+                "transact_time": ex.transact_time,
+            }
+        )
+    for session, cl_ord_id, order_id in outbox.cl_ord_ids:
+        batch.cl_ord_ids.append({"session": session, "cl_ord_id": cl_ord_id, "order_id": order_id})
+    return batch
+
+
+def _keyed(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Rows for an executemany UPDATE: the key bound as b_<key>, values as v_<column>
+    (SQLAlchemy reserves the column names themselves)."""
+    return [{f"b_{key}": r[key], **{f"v_{c}": v for c, v in r.items() if c != key}} for r in rows]
+
+
+_UPDATE_ORDER = (
+    update(OrderRow)
+    .where(OrderRow.order_id == bindparam("b_order_id"))
+    .values({c: bindparam(f"v_{c}") for c in OrderRow.__table__.columns.keys() if c != "order_id"})
+)
+_UPDATE_CHILD = (
+    update(ChildOrderRow)
+    .where(ChildOrderRow.child_id == bindparam("b_child_id"))
+    .values(
+        {c: bindparam(f"v_{c}") for c in ChildOrderRow.__table__.columns.keys() if c != "child_id"}
+    )
+)
+
+
+class JournalWriter:
+    """The single writer thread; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        on_failure: Callable[[BaseException], None],
+        max_rows: int = 5000,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.on_failure = on_failure
+        self.max_rows = max_rows
+        self._batches: queue.SimpleQueue[PersistBatch | None] = queue.SimpleQueue()
+        self._messages: deque[dict[str, Any]] = deque()
+        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._stopping = False
+        self.failed: BaseException | None = None
+        self.commits = 0
+        self.rows_written = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, batch: PersistBatch) -> None:
+        self._batches.put(batch)
+
+    def record_message(self, kind: str, session: str, raw: str, ts: datetime) -> None:
+        """Journal a FIX message (kind fix.in / fix.out). Safe from any thread."""
+        self._messages.append(
+            {"ts": ts, "kind": kind, "session": session, "order_id": None, "payload": raw}
+        )
+
+    def record(self, kind: str, payload: str, session: str | None = None) -> None:
+        """Journal an operational fact (logon refused, session state...). Any thread."""
+        self._messages.append(
+            {
+                "ts": self.clock(),
+                "kind": kind,
+                "session": session,
+                "order_id": None,
+                "payload": payload,
+            }
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        self._stopping = True
+        self._batches.put(None)
+        self._thread.join(timeout)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything submitted so far is committed and released."""
+        done = threading.Event()
+        self.submit(PersistBatch(release=done.set))
+        if not done.wait(timeout):
+            raise StorageError("journal flush timed out")
+
+    # -- writer thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._batches.get(timeout=0.2)
+            except queue.Empty:
+                if self._messages:
+                    self._commit([])
+                continue
+            batches: list[PersistBatch] = []
+            stop = first is None
+            if first is not None:
+                batches.append(first)
+            rows = 0
+            while not stop and rows < self.max_rows:
+                try:
+                    nxt = self._batches.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batches.append(nxt)
+                rows += len(nxt.journal)
+            self._commit(batches)
+            if stop:
+                if self._messages:
+                    self._commit([])
+                return
+
+    def _commit(self, batches: list[PersistBatch]) -> None:
+        if self.failed is not None:
+            return
+        messages: list[dict[str, Any]] = []
+        while self._messages:
+            messages.append(self._messages.popleft())
+        try:
+            with self.engine.begin() as conn:
+                journal = messages + [r for b in batches for r in b.journal]
+                if journal:
+                    conn.execute(insert(JournalRow), journal)
+                self._write(conn, batches, "new_orders", OrderRow, None)
+                self._write(conn, batches, "changed_orders", None, _UPDATE_ORDER)
+                self._write(conn, batches, "new_children", ChildOrderRow, None)
+                self._write(conn, batches, "changed_children", None, _UPDATE_CHILD)
+                self._write(conn, batches, "executions", ExecutionRow, None)
+                self._write(conn, batches, "cl_ord_ids", ClOrdIdRow, None)
+            self.commits += 1
+            self.rows_written += len(journal)
+        except Exception as exc:
+            # Nothing of these batches may be released: the gateway stops taking orders.
+            self.failed = exc
+            log.critical("journal_commit_failed", error=str(exc))
+            self.on_failure(StorageError(f"journal commit failed: {exc}"))
+            return
+        for batch in batches:
+            if batch.release is not None:
+                try:
+                    batch.release()
+                except Exception:
+                    log.exception("release_failed")
+
+    @staticmethod
+    def _write(
+        conn: Any,
+        batches: Iterable[PersistBatch],
+        attr: str,
+        model: type[Any] | None,
+        stmt: Any,
+    ) -> None:
+        rows = [r for b in batches for r in getattr(b, attr)]
+        if not rows:
+            return
+        if model is not None:
+            conn.execute(insert(model), rows)
+            return
+        key = "order_id" if attr == "changed_orders" else "child_id"
+        # Several batches may carry the same row: the last snapshot wins.
+        latest = {r[key]: r for r in rows}
+        conn.execute(stmt, _keyed(list(latest.values()), key))

@@ -1,0 +1,123 @@
+"""SQLAlchemy 2 models: client orders, child orders, executions, ClOrdIDs and the journal.
+
+The journal is the record of everything (events and every FIX message in and out); the
+other tables are the current state, written in the same transaction, so a restart reads
+open orders without replaying the journal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from qtinfra.store.types import ExactDecimal, UTCDateTime
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JournalRow(Base):
+    """One journaled fact: an event the order manager decided, or a FIX message.
+
+    kind: "fix.in", "fix.out" (raw message in payload) or an event name ("ExecutionReport",
+    "ChildOrderSent", ...; JSON in payload). Append-only: nothing updates or deletes rows.
+    """
+
+    __tablename__ = "journal"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    session: Mapped[str | None] = mapped_column(String(128))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        Index("ix_journal_order_id", "order_id"),
+        Index("ix_journal_ts", "ts"),
+    )
+
+
+class OrderRow(Base):
+    """A client (parent) order's current state."""
+
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session: Mapped[str] = mapped_column(String(128), nullable=False)
+    cl_ord_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    orig_cl_ord_id: Mapped[str | None] = mapped_column(String(128))
+    account: Mapped[str | None] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32), nullable=False)
+    side: Mapped[str] = mapped_column(String(1), nullable=False)
+    ord_type: Mapped[str] = mapped_column(String(1), nullable=False)
+    time_in_force: Mapped[str] = mapped_column(String(1), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    status: Mapped[str] = mapped_column(String(1), nullable=False)
+    cum_qty: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    notional: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    pending_kind: Mapped[str | None] = mapped_column(String(8))
+    pending_cl_ord_id: Mapped[str | None] = mapped_column(String(128))
+    pending_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    pending_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    __table_args__ = (Index("ix_orders_status", "status"),)
+
+
+class ChildOrderRow(Base):
+    """A child order at a venue."""
+
+    __tablename__ = "child_orders"
+
+    child_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    venue: Mapped[str] = mapped_column(String(16), nullable=False)
+    venue_order_id: Mapped[str | None] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(1), nullable=False)
+    ord_type: Mapped[str] = mapped_column(String(1), nullable=False)
+    time_in_force: Mapped[str] = mapped_column(String(1), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    status: Mapped[str] = mapped_column(String(1), nullable=False)
+    cum_qty: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    notional: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    cancel_requested: Mapped[bool] = mapped_column(nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ExecutionRow(Base):
+    """A fill booked on a client order; venue_exec_id is the venue's ExecID."""
+
+    __tablename__ = "executions"
+
+    exec_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    child_id: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    venue: Mapped[str] = mapped_column(String(16), nullable=False)
+    mic: Mapped[str] = mapped_column(String(4), nullable=False)
+    venue_exec_id: Mapped[str] = mapped_column(String(80), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    price: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    commission: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    transact_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ClOrdIdRow(Base):
+    """Every ClOrdID a client session used, for duplicate detection across restarts."""
+
+    __tablename__ = "cl_ord_ids"
+
+    session: Mapped[str] = mapped_column(String(128), primary_key=True)
+    cl_ord_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), nullable=False)

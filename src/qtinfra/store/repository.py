@@ -1,0 +1,102 @@
+"""Reading state back: what the gateway rebuilds on start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import Engine, select
+
+from qtinfra.domain.orders import ChangeKind, Order, PendingChange
+from qtinfra.domain.values import Instrument, OrdStatus, OrdType, Side, TimeInForce
+from qtinfra.oms.manager import ChildOrder
+from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, OrderRow
+
+log = structlog.get_logger(__name__)
+
+_OPEN = [s.value for s in OrdStatus if not s.is_done]
+
+
+@dataclass
+class RestoredState:
+    orders: list[Order]
+    children: list[ChildOrder]
+    cl_ord_ids: list[tuple[str, str, str]]
+
+
+def load_state(engine: Engine, instruments: Mapping[str, Instrument]) -> RestoredState:
+    """Open orders with their children (and the venue ExecIDs already booked on them, so a
+    resent fill is not booked twice), done orders for status answers, and every ClOrdID."""
+    with engine.connect() as conn:
+        order_rows = conn.execute(select(OrderRow)).all()
+        child_rows = conn.execute(
+            select(ChildOrderRow).where(ChildOrderRow.status.in_(_OPEN))
+        ).all()
+        cl_rows = conn.execute(select(ClOrdIdRow)).all()
+        child_ids = [r.child_id for r in child_rows]
+        exec_ids: dict[str, set[str]] = {}
+        if child_ids:
+            for r in conn.execute(
+                select(ExecutionRow.child_id, ExecutionRow.venue_exec_id).where(
+                    ExecutionRow.child_id.in_(child_ids)
+                )
+            ):
+                exec_ids.setdefault(r.child_id, set()).add(r.venue_exec_id)
+
+    orders = []
+    for r in order_rows:
+        instrument = instruments.get(r.symbol)
+        if instrument is None:
+            log.error("restore_unknown_instrument", order_id=r.order_id, symbol=r.symbol)
+            continue
+        pending = (
+            PendingChange(
+                ChangeKind(r.pending_kind), r.pending_cl_ord_id, r.pending_quantity, r.pending_price
+            )
+            if r.pending_kind
+            else None
+        )
+        orders.append(
+            Order(
+                order_id=r.order_id,
+                session=r.session,
+                cl_ord_id=r.cl_ord_id,
+                instrument=instrument,
+                side=Side(r.side),
+                ord_type=OrdType(r.ord_type),
+                time_in_force=TimeInForce(r.time_in_force),
+                quantity=r.quantity,
+                price=r.price,
+                account=r.account,
+                created_at=r.created_at,
+                status=OrdStatus(r.status),
+                cum_qty=r.cum_qty,
+                notional=r.notional,
+                orig_cl_ord_id=r.orig_cl_ord_id,
+                pending=pending,
+                text=r.text,
+            )
+        )
+    children = [
+        ChildOrder(
+            child_id=r.child_id,
+            order_id=r.order_id,
+            venue=r.venue,
+            side=Side(r.side),
+            ord_type=OrdType(r.ord_type),
+            time_in_force=TimeInForce(r.time_in_force),
+            quantity=r.quantity,
+            price=r.price,
+            created_at=r.created_at,
+            status=OrdStatus(r.status),
+            cum_qty=r.cum_qty,
+            notional=r.notional,
+            venue_order_id=r.venue_order_id,
+            cancel_requested=r.cancel_requested,
+            exec_ids=exec_ids.get(r.child_id, set()),
+        )
+        for r in child_rows
+    ]
+    cl_ord_ids = [(r.session, r.cl_ord_id, r.order_id) for r in cl_rows]
+    return RestoredState(orders, children, cl_ord_ids)
