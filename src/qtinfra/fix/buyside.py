@@ -151,11 +151,13 @@ class _App(fix.Application):  # type: ignore[misc]
                     message.setField(554, cfg.password)
                 if cfg.begin_string == "FIXT.1.1":
                     message.setField(1137, "9")
+            self.client.sent_raw.append(message.toString())
         except Exception:  # never let an exception escape a QuickFIX callback
             pass
 
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
+            self.client.received_raw.append(message.toString())
             msg_type = message.getHeader().getField(35)
             if msg_type in ("5", "3"):
                 self.client.admin.put(fix.Message(message))
@@ -163,10 +165,20 @@ class _App(fix.Application):  # type: ignore[misc]
             pass
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
+        try:
+            if message.isSetField(11) and message.getField(11) in self.client.poss_dup_ids:
+                # An application resend (FIX 4.4 Vol 2: PossDupFlag with OrigSendingTime);
+                # QuickFIX clears both in Session::send, so they are set here.
+                header = message.getHeader()
+                header.setField(43, "Y")
+                header.setField(122, header.getField(52))
+            self.client.sent_raw.append(message.toString())
+        except Exception:
+            pass
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
+            self.client.received_raw.append(message.toString())
             callback = self.client.on_message
             if callback is not None:
                 callback(message)
@@ -189,6 +201,10 @@ class BuySideClient:
         self.inbox: queue.Queue[fix.Message] = queue.Queue()
         self.admin: queue.Queue[fix.Message] = queue.Queue()
         self.logged_on = threading.Event()
+        self.received_raw: list[str] = []
+        # Messages as handed to QuickFIX for sending (toString() once the header is final).
+        self.sent_raw: list[str] = []
+        self.poss_dup_ids: set[str] = set()
         self.session_id: fix.SessionID | None = None
         self._ids = itertools.count(1)
         self._id_prefix = f"{config.sender_comp_id}-{int(time.time() * 1000)}-"
@@ -213,6 +229,11 @@ class BuySideClient:
         if self._initiator is not None:
             self._initiator.stop()
             self._initiator = None
+
+    def resend_as_poss_dup(self, cl_ord_id: str, message: fix.Message) -> None:
+        """Send message again with PossDupFlag=Y, as an OMS re-sending an order would."""
+        self.poss_dup_ids.add(cl_ord_id)
+        self.send(message)
 
     def send(self, message: fix.Message) -> None:
         assert self.session_id is not None

@@ -72,7 +72,7 @@ def parse_time(text: str) -> datetime:
 
 
 def _get(msg: fix.Message, tag: int) -> str | None:
-    return msg.getField(tag) if msg.isSetField(tag) else None  # type: ignore[no-any-return]
+    return msg.getField(tag) if msg.isSetField(tag) else None
 
 
 def _need(msg: fix.Message, tag: int, name: str) -> str:
@@ -271,7 +271,12 @@ def _new(msg_type: str) -> fix.Message:
     return msg
 
 
-def encode_execution_report(ev: ExecutionReport) -> fix.Message:
+_FIX44_ORD_REJ_REASONS = frozenset({*(str(i) for i in range(12)), "13", "14", "15", "99"})
+
+
+def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Message:
+    """ExecutionReport (8). fix44: the session is FIX 4.4, whose OrdRejReason (103) stops
+    at 15."""
     msg = _new("8")
     s = msg.setField
     s(37, ev.order_id)
@@ -306,7 +311,10 @@ def encode_execution_report(ev: ExecutionReport) -> fix.Message:
     s(6, fmt_decimal(ev.avg_px))
     s(60, fmt_time(ev.transact_time))
     if ev.ord_rej_reason is not None and ev.ord_status is OrdStatus.REJECTED:
-        s(103, ev.ord_rej_reason.value)
+        reason = ev.ord_rej_reason.value
+        if fix44 and reason not in _FIX44_ORD_REJ_REASONS:
+            reason = "99"  # 16 and 18 exist from FIX 5.0 on; the Text says which check failed
+        s(103, reason)
     if ev.text:
         s(58, ev.text)
     return msg

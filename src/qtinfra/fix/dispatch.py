@@ -50,7 +50,7 @@ class Dispatcher:
     def _one(self, event: Event) -> None:
         registry = self.registry
         if isinstance(event, ExecutionReport):
-            msg = codec.encode_execution_report(event)
+            msg = codec.encode_execution_report(event, event.session.startswith("FIX.4.4"))
             self._send(msg, registry.session_id(event.session))
             if event.exec_type is ExecType.TRADE:
                 EXECUTIONS.labels(event.last_mkt or "").inc()

@@ -165,18 +165,17 @@ def _keyed(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [{f"b_{key}": r[key], **{f"v_{c}": v for c, v in r.items() if c != key}} for r in rows]
 
 
-_UPDATE_ORDER = (
-    update(OrderRow)
-    .where(OrderRow.order_id == bindparam("b_order_id"))
-    .values({c: bindparam(f"v_{c}") for c in OrderRow.__table__.columns.keys() if c != "order_id"})
-)
-_UPDATE_CHILD = (
-    update(ChildOrderRow)
-    .where(ChildOrderRow.child_id == bindparam("b_child_id"))
-    .values(
-        {c: bindparam(f"v_{c}") for c in ChildOrderRow.__table__.columns.keys() if c != "child_id"}
+def _update_by_key(model: Any, key: str) -> Any:
+    columns = [c.name for c in model.__table__.columns if c.name != key]
+    return (
+        update(model)
+        .where(getattr(model, key) == bindparam(f"b_{key}"))
+        .values({c: bindparam(f"v_{c}") for c in columns})
     )
-)
+
+
+_UPDATE_ORDER = _update_by_key(OrderRow, "order_id")
+_UPDATE_CHILD = _update_by_key(ChildOrderRow, "child_id")
 
 
 class JournalWriter:

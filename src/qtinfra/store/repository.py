@@ -37,12 +37,12 @@ def load_state(engine: Engine, instruments: Mapping[str, Instrument]) -> Restore
         child_ids = [r.child_id for r in child_rows]
         exec_ids: dict[str, set[str]] = {}
         if child_ids:
-            for r in conn.execute(
+            for row in conn.execute(
                 select(ExecutionRow.child_id, ExecutionRow.venue_exec_id).where(
                     ExecutionRow.child_id.in_(child_ids)
                 )
             ):
-                exec_ids.setdefault(r.child_id, set()).add(r.venue_exec_id)
+                exec_ids.setdefault(row.child_id, set()).add(row.venue_exec_id)
 
     orders = []
     for r in order_rows:

@@ -1,0 +1,251 @@
+"""A whole qtinfra deployment for tests: venue simulator processes, the gateway process and
+buy-side QuickFIX clients, on free loopback ports, with a database of the test's choosing.
+
+Everything runs as it does in production (`qtinfra venue`, `qtinfra run --no-venues`), so
+the tests talk FIX over real sockets to real processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from qtinfra.config import PROJECT_ROOT
+from qtinfra.fix.buyside import BuySideClient, ClientSessionConfig
+from tests.helpers import free_port, wait_until
+
+CONFIG = PROJECT_ROOT / "config"
+PASSWORDS = {
+    "CLIENT1": ("client1", "client1-demo-pass"),
+    "CLIENT2": ("client2", "client2-demo-pass"),
+}
+
+
+@dataclass
+class Deployment:
+    root: Path
+    database_url: str
+    client_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    venue_ports: dict[str, int] = field(default_factory=dict)
+    venues: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    gateway: subprocess.Popen[bytes] | None = None
+    clients: list[BuySideClient] = field(default_factory=list)
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / "var"
+
+    def write_config(self, venue_latency_ms: float = 0.0) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("instruments.toml", "clients.toml"):
+            (self.config_dir / name).write_text((CONFIG / name).read_text())
+        venues = (CONFIG / "venues.toml").read_text()
+
+        def port_for(match: re.Match[str]) -> str:
+            return f"port = {self.venue_ports.setdefault(str(len(self.venue_ports)), free_port())}"
+
+        venues = re.sub(r"port = \d+", port_for, venues)
+        venues = re.sub(r"latency_ms = [\d.]+", f"latency_ms = {venue_latency_ms}", venues)
+        names = re.findall(r'name = "(\w+)"', venues)
+        self.venue_ports = {n: self.venue_ports[str(i)] for i, n in enumerate(names)}
+        (self.config_dir / "venues.toml").write_text(venues)
+        sessions = (PROJECT_ROOT / "sessions" / "clients.cfg").read_text()
+        sessions = re.sub(r"SocketAcceptPort=\d+", f"SocketAcceptPort={self.client_port}", sessions)
+        (self.root / "clients.cfg").write_text(sessions)
+        (self.config_dir / "gateway.toml").write_text(
+            "[gateway]\n"
+            f'client_sessions = "{self.root / "clients.cfg"}"\n'
+            f'database_url = "{self.database_url}"\n'
+            f'var_dir = "{self.var_dir}"\n'
+            f"http_port = {self.http_port}\n"
+            "start_venues = false\n"
+        )
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("QTINFRA_DATABASE_URL", None)
+        return env
+
+    def _log(self, name: str) -> Any:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        return (self.var_dir / f"{name}.log").open("ab")
+
+    def start_venue(self, name: str) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "qtinfra.cli",
+            "--config-dir",
+            str(self.config_dir),
+            "venue",
+            name,
+        ]
+        log = self._log(f"venue-{name}")
+        self.venues[name] = subprocess.Popen(cmd, stdout=log, stderr=log, env=self._env())
+
+    def stop_venue(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.venues.pop(name)
+        proc.send_signal(sig)
+        proc.wait(10)
+
+    def start_gateway(self, wait_venues: bool = True) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "qtinfra.cli",
+            "--config-dir",
+            str(self.config_dir),
+            "run",
+            "--no-venues",
+        ]
+        log = self._log("gateway")
+        self.gateway = subprocess.Popen(cmd, stdout=log, stderr=log, env=self._env())
+        assert wait_until(lambda: self.health() is not None, timeout=30), self.gateway_log()
+        if wait_venues:
+            assert wait_until(self.venues_ready, timeout=30), self.sessions()
+
+    def kill_gateway(self, sig: int = signal.SIGKILL) -> int:
+        assert self.gateway is not None
+        self.gateway.send_signal(sig)
+        code = self.gateway.wait(30)
+        self.gateway = None
+        return code
+
+    def gateway_log(self) -> str:
+        path = self.var_dir / "gateway.log"
+        return path.read_text()[-5000:] if path.exists() else ""
+
+    def _get(self, path: str) -> Any:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
+                return json.load(r)
+        except OSError:
+            return None
+
+    def health(self) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._get("/health")
+        return result
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return self._get("/sessions") or []
+
+    def venues_ready(self) -> bool:
+        rows = [r for r in self.sessions() if r["kind"] == "venue"]
+        running = set(self.venues)
+        up = {r["session"].rsplit(">", 1)[1] for r in rows if r["logged_on"]}
+        return bool(rows) and running <= up
+
+    def client(
+        self,
+        comp_id: str = "CLIENT1",
+        *,
+        password: str | None = None,
+        username: str | None = None,
+        reset: bool = True,
+        wait: bool = True,
+        begin_string: str | None = None,
+    ) -> BuySideClient:
+        user, pw = PASSWORDS.get(comp_id, (comp_id.lower(), "x"))
+        begin = begin_string or ("FIXT.1.1" if comp_id == "CLIENT2" else "FIX.4.4")
+        cfg = ClientSessionConfig(
+            sender_comp_id=comp_id,
+            port=self.client_port,
+            begin_string=begin,
+            username=username if username is not None else user,
+            # "" means: send no Password (554) at all.
+            password=(password or None) if password is not None else pw,
+            data_dictionary=PROJECT_ROOT
+            / "fix_specs"
+            / ("FIX50SP2.xml" if begin == "FIXT.1.1" else "FIX44.xml"),
+            transport_dictionary=PROJECT_ROOT / "fix_specs" / "FIXT11.xml",
+            store_dir=self.root / "clients" / f"{comp_id}-{len(self.clients)}",
+            reset_on_logon=reset,
+        )
+        client = BuySideClient(cfg)
+        self.clients.append(client)
+        started = client.start(wait=15 if wait else None)
+        assert started or not wait, f"{comp_id} could not log on\n{self.gateway_log()}"
+        return client
+
+    def db(self) -> Any:
+        return create_engine(self.database_url)
+
+    def journal(self, kind: str | None = None, session: str | None = None) -> list[Any]:
+        engine = self.db()
+        try:
+            sql = "SELECT seq, ts, kind, session, order_id, payload FROM journal WHERE 1=1"
+            params: dict[str, str] = {}
+            if kind:
+                sql += " AND kind = :kind"
+                params["kind"] = kind
+            if session:
+                sql += " AND session = :session"
+                params["session"] = session
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql + " ORDER BY seq"), params))
+        finally:
+            engine.dispose()
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.stop()
+        self.clients.clear()
+        if self.gateway is not None:
+            self.gateway.send_signal(signal.SIGTERM)
+            try:
+                self.gateway.wait(20)
+            except subprocess.TimeoutExpired:
+                self.gateway.kill()
+            self.gateway = None
+        for name in list(self.venues):
+            proc = self.venues.pop(name)
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def deploy(
+    root: Path, database_url: str, venues: tuple[str, ...] = ("CBOE", "TRQ", "AQX")
+) -> Iterator[Deployment]:
+    """Start venues and the gateway; stop everything afterwards."""
+    d = Deployment(root=root, database_url=database_url)
+    d.write_config()
+    try:
+        for name in venues:
+            d.start_venue(name)
+        d.start_gateway()
+        yield d
+    finally:
+        d.stop()
+
+
+def wait_done(client: BuySideClient, cl_ord_id: str, timeout: float = 10.0) -> list[dict[int, str]]:
+    """Every message about cl_ord_id until the order is done (OrdStatus 2, 4, 8, C)."""
+    seen: list[dict[int, str]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = client.next_message(deadline - time.monotonic())
+        if msg.get(11) == cl_ord_id or msg.get(41) == cl_ord_id:
+            seen.append(msg)
+            if msg.get(39) in ("2", "4", "8", "C"):
+                return seen
+    raise TimeoutError(f"order {cl_ord_id} not done; saw {seen}")

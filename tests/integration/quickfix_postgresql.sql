@@ -1,0 +1,24 @@
+-- Tables QuickFIX's PostgreSQL message store (PostgreSQLStoreFactory) reads and writes:
+-- per-session sequence numbers and the messages kept for resend. Taken from QuickFIX's
+-- src/sql/postgresql/sessions_table.sql and messages_table.sql (quickfix/quickfix on
+-- GitHub; the Python sdist does not ship them), made idempotent with IF NOT EXISTS.
+CREATE TABLE IF NOT EXISTS sessions (
+  beginstring CHAR(8) NOT NULL,
+  sendercompid VARCHAR(64) NOT NULL,
+  targetcompid VARCHAR(64) NOT NULL,
+  session_qualifier VARCHAR(64) NOT NULL,
+  creation_time TIMESTAMP NOT NULL,
+  incoming_seqnum INTEGER NOT NULL,
+  outgoing_seqnum INTEGER NOT NULL,
+  PRIMARY KEY (beginstring, sendercompid, targetcompid, session_qualifier)
+);
+
+CREATE TABLE IF NOT EXISTS messages (
+  beginstring CHAR(8) NOT NULL,
+  sendercompid VARCHAR(64) NOT NULL,
+  targetcompid VARCHAR(64) NOT NULL,
+  session_qualifier VARCHAR(64) NOT NULL,
+  msgseqnum INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  PRIMARY KEY (beginstring, sendercompid, targetcompid, session_qualifier, msgseqnum)
+);

@@ -1,0 +1,446 @@
+"""The order lifecycle end to end: a real QuickFIX client, the gateway process and three
+venue processes, on SQLite and on PostgreSQL.
+
+Reference data (config/instruments.toml): AAPL trades around 190.00 on CBOE, TRQ and AQX
+with tick 0.01 and lot 1, so a buy limit of 191 is marketable and a buy limit of 150 rests.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from qtinfra.fix.buyside import BuySideClient
+from qtinfra.fix.client_app import mask_password
+from tests.helpers import wait_until
+from tests.integration.deployment import Deployment
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+D = Decimal
+DONE = {"2", "4", "8", "C"}
+
+
+def messages_until(
+    client: BuySideClient,
+    done: callable,
+    timeout: float = 10.0,  # type: ignore[valid-type]
+) -> list[dict[int, str]]:
+    """Application messages until one satisfies done (inclusive)."""
+    seen: list[dict[int, str]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"condition not met; received {seen}")
+        msg = client.next_message(remaining)
+        seen.append(msg)
+        if done(msg):
+            return seen
+
+
+def until_done(
+    client: BuySideClient, cl_ord_id: str, timeout: float = 10.0
+) -> list[dict[int, str]]:
+    return messages_until(client, lambda m: m.get(11) == cl_ord_id and m.get(39) in DONE, timeout)
+
+
+def until_status(
+    client: BuySideClient, cl_ord_id: str, exec_type: str, timeout: float = 10.0
+) -> list[dict[int, str]]:
+    return messages_until(
+        client, lambda m: m.get(11) == cl_ord_id and m.get(150) == exec_type, timeout
+    )
+
+
+def quiet(client: BuySideClient, seconds: float = 0.5) -> list[dict[int, str]]:
+    """Whatever arrives within seconds."""
+    out = []
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            out.append(client.next_message(remaining))
+        except Exception:
+            break
+    return out
+
+
+def rest(client: BuySideClient, qty: int = 100, price: str = "150") -> str:
+    cl = client.new_order("AAPL", "1", qty, D(price))
+    ack = client.next_message()
+    assert (ack[11], ack[150], ack[39]) == (cl, "0", "0"), ack
+    return cl
+
+
+# -- fills ------------------------------------------------------------------------------------
+
+
+def test_marketable_buy_fills_completely_across_two_venues(client: BuySideClient) -> None:
+    cl = client.new_order("AAPL", "1", 150, D("191"))
+    msgs = until_done(client, cl)
+    assert msgs[0][150] == "0" and msgs[0][39] == "0" and msgs[0][151] == "150"
+    fills = [m for m in msgs if m[150] == "F"]
+    assert len({m[30] for m in fills}) >= 2, "expected fills from at least two venues"
+    assert {m[30] for m in fills} <= {"CEUX", "TRQX", "AQXE"}
+    assert len({m[17] for m in fills}) == len(fills), "ExecIDs must be unique"
+    cum = D(0)
+    notional = D(0)
+    for m in fills:
+        cum += D(m[32])
+        notional += D(m[32]) * D(m[31])
+        assert D(m[14]) == cum
+        assert D(m[14]) + D(m[151]) == D(150)
+        assert D(m[31]) <= D("191")
+    final = msgs[-1]
+    assert (final[39], final[14], final[151]) == ("2", "150", "0")
+    assert D(final[6]) == (notional / cum).quantize(D("0.00000001")).normalize()
+
+
+def test_limit_order_partially_fills_then_rests_and_cancels(client: BuySideClient) -> None:
+    cl = client.new_order("AAPL", "1", 3000, D("190.02"))
+    first = client.next_message()
+    assert (first[11], first[150]) == (cl, "0")
+    msgs = messages_until(client, lambda m: m.get(150) == "F")
+    msgs += quiet(client, 1.0)
+    fills = [m for m in msgs if m.get(150) == "F"]
+    assert fills, "the marketable part must fill"
+    last = fills[-1]
+    cum = D(last[14])
+    assert 0 < cum < 3000
+    assert last[39] == "1"
+    assert D(last[151]) == 3000 - cum
+    cxl = client.cancel(cl, "AAPL", "1", 3000)
+    msgs = messages_until(client, lambda m: m.get(39) in DONE or m.get(35) == "9")
+    final = msgs[-1]
+    assert final[35] == "8" and final[150] == "4" and final[39] == "4"
+    assert final[11] == cxl and final[41] == cl
+    assert D(final[14]) >= cum and final[151] == "0"
+
+
+def test_fix50sp2_session_orders_and_fills(deployment: Deployment) -> None:
+    client = deployment.client("CLIENT2")
+    try:
+        cl = client.new_order("SAP", "1", 40, D("181"))
+        msgs = until_done(client, cl)
+        assert msgs[-1][39] == "2" and msgs[-1][14] == "40"
+        assert all(m[8] == "FIXT.1.1" for m in msgs)
+    finally:
+        client.stop()
+        deployment.clients.remove(client)
+
+
+def test_order_named_by_isin_only(client: BuySideClient) -> None:
+    cl = client.new_order(None, "2", 10, D("189"), isin="US0378331005")
+    msgs = until_done(client, cl)
+    assert msgs[-1][39] == "2" and msgs[-1][55] == "AAPL" and msgs[-1][48] == "US0378331005"
+
+
+# -- cancel and replace -----------------------------------------------------------------------
+
+
+def test_resting_order_then_cancel(client: BuySideClient) -> None:
+    cl = rest(client)
+    cxl = client.cancel(cl, "AAPL", "1", 100)
+    pending = client.next_message()
+    assert (pending[150], pending[39], pending[11], pending[41]) == ("6", "6", cxl, cl)
+    done = client.next_message()
+    assert (done[150], done[39], done[11], done[41]) == ("4", "4", cxl, cl)
+    assert (done[14], done[151]) == ("0", "0")
+
+
+def test_replace_changes_quantity_and_price(client: BuySideClient) -> None:
+    cl = rest(client)
+    rpl = client.replace(cl, "AAPL", "1", 200, D("151"))
+    pending = client.next_message()
+    assert (pending[150], pending[39], pending[11], pending[41]) == ("E", "E", rpl, cl)
+    done = client.next_message()
+    assert (done[150], done[39], done[11], done[41]) == ("5", "0", rpl, cl)
+    assert (done[38], done[44], done[151]) == ("200", "151", "200")
+    client.status(rpl, "AAPL", "1")
+    status = client.next_message()
+    assert (status[150], status[39], status[38], status[44]) == ("I", "0", "200", "151")
+    cxl = client.cancel(rpl, "AAPL", "1", 200)
+    done = messages_until(client, lambda m: m.get(39) == "4")[-1]
+    assert (done[11], done[41], done[38]) == (cxl, rpl, "200")
+
+
+def test_replace_below_cum_qty_is_rejected_and_order_keeps_working(client: BuySideClient) -> None:
+    cl = client.new_order("AAPL", "1", 3000, D("190.02"))
+    msgs = messages_until(client, lambda m: m.get(150) == "F")
+    msgs += quiet(client, 1.0)
+    cum = D([m for m in msgs if m.get(150) == "F"][-1][14])
+    rpl = client.replace(cl, "AAPL", "1", 1, D("190.02"))
+    reject = messages_until(client, lambda m: m.get(35) == "9")[-1]
+    assert (reject[11], reject[41], reject[434]) == (rpl, cl, "2")
+    assert "below CumQty" in reject[58]
+    client.status(cl, "AAPL", "1")
+    status = messages_until(client, lambda m: m.get(150) == "I")[-1]
+    assert status[39] in ("1", "0") and D(status[14]) >= cum and status[38] == "3000"
+    client.cancel(cl, "AAPL", "1", 3000)
+    messages_until(client, lambda m: m.get(39) == "4")
+
+
+def test_cancel_of_filled_order_is_rejected_too_late(client: BuySideClient) -> None:
+    cl = client.new_order("AAPL", "1", 10, D("191"))
+    until_done(client, cl)
+    cxl = client.cancel(cl, "AAPL", "1", 10)
+    reject = client.next_message()
+    assert (reject[35], reject[11], reject[41], reject[102], reject[434]) == (
+        "9",
+        cxl,
+        cl,
+        "0",
+        "1",
+    )
+    assert reject[39] == "2"
+    assert "too late" in reject[58]
+
+
+def test_cancel_and_replace_of_unknown_order_are_rejected(client: BuySideClient) -> None:
+    cxl = client.cancel("NO-SUCH-ORDER", "AAPL", "1", 10)
+    reject = client.next_message()
+    assert (reject[35], reject[11], reject[102], reject[434], reject[37]) == (
+        "9",
+        cxl,
+        "1",
+        "1",
+        "NONE",
+    )
+    rpl = client.replace("NO-SUCH-ORDER", "AAPL", "1", 10, D("150"))
+    reject = client.next_message()
+    assert (reject[35], reject[11], reject[102], reject[434]) == ("9", rpl, "1", "2")
+    assert "unknown order" in reject[58]
+
+
+def test_status_of_unknown_order(client: BuySideClient) -> None:
+    client.status("NO-SUCH-ORDER", "AAPL", "1")
+    msg = client.next_message()
+    assert (msg[35], msg[150], msg[39], msg[11]) == ("8", "I", "8", "NO-SUCH-ORDER")
+    assert "unknown order" in msg[58]
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+REJECTS = [
+    # (description, new_order kwargs, expected Text fragment, OrdRejReason)
+    ("zero quantity", {"quantity": 0, "price": D("150")}, "must be positive", "13"),
+    ("negative quantity", {"quantity": -5, "price": D("150")}, "must be positive", "13"),
+    ("quantity off lot", {"quantity": D("10.5"), "price": D("150")}, "lot size", "13"),
+    ("price off tick", {"quantity": 10, "price": D("150.005")}, "tick size", "99"),
+    (
+        "limit without price",
+        {"quantity": 10, "price": None, "ord_type": "2"},
+        "Price (44) is required",
+        "99",
+    ),
+    (
+        "market with price",
+        {"quantity": 10, "price": D("150"), "ord_type": "1"},
+        "must not be sent",
+        "99",
+    ),
+    ("market GTC", {"quantity": 10, "price": None, "tif": "1"}, "good-till-cancel", "99"),
+    (
+        "unknown symbol",
+        {"symbol": "ZZZZ", "quantity": 10, "price": D("1")},
+        "unknown instrument",
+        "1",
+    ),
+    (
+        "unknown ISIN",
+        {"symbol": None, "isin": "US0000000000", "quantity": 10, "price": D("1")},
+        "unknown instrument",
+        "1",
+    ),
+    (
+        "symbol and ISIN disagree",
+        {"isin": "US5949181045", "quantity": 10, "price": D("150")},
+        "name different instruments",
+        "1",
+    ),
+    ("stop order", {"quantity": 10, "price": D("150"), "ord_type": "3"}, "OrdType (40)", "99"),
+    ("good till date", {"quantity": 10, "price": D("150"), "tif": "6"}, "TimeInForce (59)", "99"),
+]
+
+
+@pytest.mark.parametrize(("what", "kwargs", "text", "reason"), REJECTS, ids=[r[0] for r in REJECTS])
+def test_invalid_new_order_is_rejected_with_reason(
+    client: BuySideClient, what: str, kwargs: dict[str, object], text: str, reason: str
+) -> None:
+    args = {"symbol": "AAPL", "side": "1", **kwargs}
+    cl = client.new_order(
+        args.pop("symbol"),
+        args.pop("side"),
+        args.pop("quantity"),
+        args.pop("price"),
+        **args,  # type: ignore[arg-type]
+    )
+    msg = client.next_message()
+    assert (msg[35], msg[11], msg[150], msg[39], msg[37]) == ("8", cl, "8", "8", "NONE"), msg
+    assert text in msg[58], msg[58]
+    assert msg[103] == reason
+    assert (msg[14], msg[151]) == ("0", "0")
+
+
+def test_missing_order_qty_is_rejected(client: BuySideClient) -> None:
+    import quickfix as fix
+
+    msg = fix.Message()
+    msg.getHeader().setField(35, "D")
+    for tag, value in (
+        (11, "NOQTY-1"),
+        (55, "AAPL"),
+        (54, "1"),
+        (40, "2"),
+        (44, "150"),
+        (60, "20260101-00:00:00.000000"),
+    ):
+        msg.setField(tag, value)
+    client.send(msg)
+    reply = client.next_message()
+    assert (reply[11], reply[39]) == ("NOQTY-1", "8")
+    assert "OrderQty (38) is required" in reply[58]
+
+
+def test_duplicate_cl_ord_id_is_rejected_and_original_keeps_working(client: BuySideClient) -> None:
+    cl = rest(client)
+    client.new_order("AAPL", "1", 5, D("150"), cl_ord_id=cl)
+    dup = client.next_message()
+    assert (dup[11], dup[39], dup[103]) == (cl, "8", "6")
+    assert "duplicate ClOrdID" in dup[58]
+    client.status(cl, "AAPL", "1")
+    status = client.next_message()
+    assert (status[39], status[38]) == ("0", "100")
+    client.cancel(cl, "AAPL", "1", 100)
+    messages_until(client, lambda m: m.get(39) == "4")
+
+
+def test_poss_dup_resend_is_answered_with_current_state_not_booked_twice(
+    client: BuySideClient, deployment: Deployment
+) -> None:
+    cl = rest(client, qty=70)
+    import quickfix as fix
+
+    from qtinfra.domain.values import utc_now
+    from qtinfra.fix.codec import fmt_time
+
+    msg = fix.Message()
+    msg.getHeader().setField(35, "D")
+    for tag, value in (
+        (11, cl),
+        (55, "AAPL"),
+        (54, "1"),
+        (38, "70"),
+        (40, "2"),
+        (44, "150"),
+        (60, fmt_time(utc_now())),
+    ):
+        msg.setField(tag, value)
+    client.resend_as_poss_dup(cl, msg)
+    answer = client.next_message()
+    assert (answer[11], answer[150], answer[39], answer[38]) == (cl, "I", "0", "70")
+    engine = deployment.db()
+    try:
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            count = conn.execute(
+                text("SELECT count(*) FROM orders WHERE cl_ord_id = :c OR orig_cl_ord_id = :c"),
+                {"c": cl},
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert count == 1
+    client.cancel(cl, "AAPL", "1", 70)
+    messages_until(client, lambda m: m.get(39) == "4")
+
+
+def test_unsupported_message_type_gets_business_message_reject(client: BuySideClient) -> None:
+    import quickfix as fix
+
+    msg = fix.Message()
+    msg.getHeader().setField(35, "R")
+    msg.setField(131, "QR-1")
+    group = fix.Group(146, 55)
+    group.setField(55, "AAPL")
+    msg.addGroup(group)
+    client.send(msg)
+    reject = client.next_message()
+    assert (reject[35], reject[372], reject[380]) == ("j", "R", "3")
+    assert "not supported" in reject[58]
+
+
+# -- logon ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "text"),
+    [
+        ("client1", "wrong-password", "invalid Username (553) or Password (554)"),
+        ("someone", "client1-demo-pass", "invalid Username (553) or Password (554)"),
+        ("client1", "", "must carry Username (553) and Password (554)"),
+    ],
+    ids=["wrong password", "wrong username", "missing password"],
+)
+def test_bad_credentials_get_logout_with_text(
+    deployment: Deployment, username: str, password: str, text: str
+) -> None:
+    client = deployment.client("CLIENT1", username=username, password=password, wait=False)
+    try:
+        logout = client.admin.get(timeout=10)
+        from qtinfra.fix.buyside import fields_of
+
+        fields = fields_of(logout)
+        assert fields[35] == "5"
+        assert text in fields[58]
+        assert not client.logged_on.is_set()
+    finally:
+        client.stop()
+        deployment.clients.remove(client)
+    assert wait_until(
+        lambda: any(text in r.payload for r in deployment.journal(kind="logon.refused")), 5
+    )
+
+
+# -- the journal ------------------------------------------------------------------------------
+
+
+def test_every_message_in_and_out_is_journaled(deployment: Deployment) -> None:
+    client = deployment.client("CLIENT1")
+    try:
+        cl = client.new_order("AAPL", "1", 20, D("191"))
+        until_done(client, cl)
+        rest_cl = rest(client)
+        client.cancel(rest_cl, "AAPL", "1", 100)
+        messages_until(client, lambda m: m.get(39) == "4")
+        client.new_order("AAPL", "1", 0, D("150"))
+        client.next_message()
+    finally:
+        client.stop()
+        deployment.clients.remove(client)
+    time.sleep(0.5)  # the writer flushes session messages at least every 0.2 s
+    session = "FIX.4.4:QTGW->CLIENT1"
+    outbound = {r.payload for r in deployment.journal("fix.out", session)}
+    inbound = {r.payload for r in deployment.journal("fix.in", session)}
+    assert client.received_raw and client.sent_raw
+    missing_out = [m for m in client.received_raw if m not in outbound]
+    missing_in = [m for m in client.sent_raw if mask_password(m) not in inbound]
+    assert not missing_out, missing_out[:3]
+    assert not missing_in, missing_in[:3]
+    events = {r.kind for r in deployment.journal()}
+    assert {"ExecutionReport", "ChildOrderSent", "ChildCancelSent", "session.logon"} <= events
+    assert all("554=client1-demo-pass" not in p for p in inbound)
+
+
+def test_metrics_and_sessions_endpoints(deployment: Deployment) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{deployment.http_port}/metrics") as resp:
+        body = resp.read().decode()
+    assert "qtinfra_orders_total" in body and "qtinfra_fix_messages_total" in body
+    rows = deployment.sessions()
+    venue_rows = [r for r in rows if r["kind"] == "venue"]
+    assert len(venue_rows) == 3 and all(r["logged_on"] for r in venue_rows)
+    assert all(r["next_seq_out"] > 1 for r in venue_rows)
