@@ -58,11 +58,6 @@ def test_hash_of_the_wrong_shape_does_not_verify(encoded: str) -> None:
     assert verify_password("s3cret!", encoded) is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: auth.py verify_password raises ValueError on a six-part hash with a bad "
-    "field (non-hex salt/key, non-integer or non-power-of-two n) instead of returning False",
-)
 @pytest.mark.parametrize(
     "encoded",
     [
@@ -75,12 +70,6 @@ def test_malformed_hash_does_not_verify(encoded: str) -> None:
     assert verify_password("s3cret!", encoded) is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: auth.py verify_password derives a key of len(key)//2 bytes; a stored hash "
-    "with an empty key field ('scrypt$16384$8$1$<salt>$') derives 0 bytes and accepts ANY "
-    "password",
-)
 def test_hash_with_an_empty_key_accepts_no_password() -> None:
     assert verify_password("anything at all", f"scrypt$16384$8$1${SALT.hex()}$") is False
 
@@ -113,11 +102,6 @@ def test_mask_password_does_not_touch_tags_ending_in_554() -> None:
     assert mask_password(raw) == raw
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: client_app.py mask_password masks only Password (554); a FIXT.1.1 Logon's "
-    "NewPassword (925, in fix_specs/FIXT11.xml Logon) is journaled in clear text",
-)
 def test_mask_password_hides_a_new_password_too() -> None:
     masked = mask_password(LOGON + "925=n3wSecret\x0110=1\x01")
     assert "n3wSecret" not in masked

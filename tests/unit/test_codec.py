@@ -609,11 +609,6 @@ def test_empty_market_data_snapshot_is_an_empty_book() -> None:
     assert (q.bids, q.asks) == ((), ())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: codec.py decode_market_data files every MDEntryType other than 0 (bid) as "
-    "an ask, so a trade entry (269=2) becomes the best ask the router routes to",
-)
 def test_market_data_trade_entries_are_not_taken_as_asks() -> None:
     msg = snapshot([("0", "189.99", "10"), ("1", "190.01", "20"), ("2", "190.00", "5")])
     q = codec.decode_market_data(msg, "CBOE")

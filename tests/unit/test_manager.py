@@ -663,12 +663,6 @@ def test_cancel_from_another_session_does_not_find_the_order() -> None:
     assert m.orders["QT1"].status is OrdStatus.NEW
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: manager.py _on_venue_cancel_reject: when a venue refuses a child cancel "
-    "with a live OrdStatus (e.g. 0), it only clears cancel_requested; the client's cancel "
-    "is neither confirmed nor rejected and the order stays PendingCancel for ever",
-)
 def test_venue_refusing_the_cancel_of_a_live_child_rejects_the_clients_cancel() -> None:
     m = make_manager()
     _, [child] = placed(m)
@@ -889,12 +883,6 @@ def test_unsolicited_cancel_of_a_day_child_reroutes_elsewhere() -> None:
     assert again.venue != child.venue
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: manager.py _on_venue_execution treats a venue Expired (150=C) on a DAY "
-    "child like an unsolicited cancel: the venue is excluded and the quantity silently "
-    "re-routed to another venue; the client order is never Expired (Order.expire unused)",
-)
 def test_venue_expiring_a_day_child_expires_the_client_order() -> None:
     m = make_manager()
     _, [child] = placed(m)

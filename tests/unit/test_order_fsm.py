@@ -332,12 +332,6 @@ def test_confirm_replace_refused_when_fills_overtook_the_new_quantity() -> None:
     assert order.status is OrdStatus.PENDING_REPLACE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Order.request_replace accepts OrderQty 0 when CumQty is 0; confirm_replace "
-    "then reports the order FILLED with CumQty 0 (orders.py request_replace only refuses "
-    "quantity < cum_qty)",
-)
 def test_replace_to_zero_quantity_is_refused() -> None:
     order = order_in(OrdStatus.NEW)
     with pytest.raises(InvalidTransition):

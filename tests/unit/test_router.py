@@ -248,11 +248,6 @@ def test_fill_or_kill_nobody_can_fill_is_not_split() -> None:
     assert got == {"TRQ": D(100)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: router.py plan_routes sends a FOK to the first venue in the instrument's "
-    "list that can fill it whole (whole[0]), not to the one with the best net price",
-)
 def test_fill_or_kill_goes_to_the_best_priced_venue_that_can_fill_it_whole() -> None:
     got = routes_of(
         request(50, price="190.10", tif=TimeInForce.FOK),

@@ -234,11 +234,6 @@ def test_a_transposition_of_two_digits_is_caught() -> None:
     assert not isin_is_valid("US0387331005")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: values.py isin_is_valid raises ValueError (int(ch, 36)) for a non-ASCII "
-    "alphanumeric such as 'é' instead of returning False",
-)
 def test_non_ascii_isin_is_invalid_not_an_error() -> None:
     assert isin_is_valid("USé378331005") is False
 
@@ -253,10 +248,5 @@ def test_other_mics_are_invalid(mic: str) -> None:
     assert not mic_is_valid(mic)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: values.py mic_is_valid accepts non-ASCII letters ('ÄBCD'): str.isalnum and "
-    "str.upper are Unicode-aware, ISO 10383 MICs are A-Z/0-9",
-)
 def test_non_ascii_mic_is_invalid() -> None:
     assert not mic_is_valid("ÄBCD")

@@ -137,6 +137,8 @@ class Order:
     def request_replace(self, cl_ord_id: str, quantity: Decimal, price: Decimal | None) -> None:
         """New/PartiallyFilled -> PendingReplace. A quantity below CumQty is refused."""
         self._require({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED}, "replace")
+        if quantity <= 0:
+            raise InvalidTransition(f"order {self.order_id}: new OrderQty {quantity} must be > 0")
         if quantity < self.cum_qty:
             raise InvalidTransition(
                 f"order {self.order_id}: new OrderQty {quantity} is below CumQty {self.cum_qty}"

@@ -113,7 +113,7 @@ def utc_now() -> datetime:
 
 def isin_is_valid(isin: str) -> bool:
     """ISO 6166: two letters, nine alphanumerics, one check digit (Luhn over the digit string)."""
-    if len(isin) != 12 or not isin[:2].isalpha() or not isin[:2].isupper():
+    if len(isin) != 12 or not isin.isascii() or not isin[:2].isalpha() or not isin[:2].isupper():
         return False
     if not isin[2:11].isalnum() or not isin[11].isdigit():
         return False
@@ -131,7 +131,7 @@ def isin_is_valid(isin: str) -> bool:
 
 def mic_is_valid(mic: str) -> bool:
     """ISO 10383 format: four uppercase alphanumerics."""
-    return len(mic) == 4 and mic.isalnum() and mic.upper() == mic
+    return len(mic) == 4 and mic.isascii() and mic.isalnum() and mic.upper() == mic
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,15 +23,14 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
 def verify_password(password: str, encoded: str) -> bool:
     """True when password matches the stored hash (constant-time comparison)."""
     try:
-        scheme, n, r, p, salt, key = encoded.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    kdf = Scrypt(salt=bytes.fromhex(salt), length=len(key) // 2, n=int(n), r=int(r), p=int(p))
-    try:
-        kdf.verify(password.encode(), bytes.fromhex(key))
-    except InvalidKey:
+        scheme, n, r, p, salt_hex, key_hex = encoded.split("$")
+        salt, key = bytes.fromhex(salt_hex), bytes.fromhex(key_hex)
+        if scheme != "scrypt" or len(salt) < 8 or len(key) < 16:
+            return False
+        kdf = Scrypt(salt=salt, length=len(key), n=int(n), r=int(r), p=int(p))
+        kdf.verify(password.encode(), key)
+    except (ValueError, InvalidKey):
+        # A malformed stored hash verifies nothing; it never raises into the logon path.
         return False
     return True
 

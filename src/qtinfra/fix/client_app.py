@@ -22,17 +22,20 @@ from qtinfra.store.journal import JournalWriter
 
 log = structlog.get_logger(__name__)
 
-_PASSWORD_FIELD = "\x01554="
+_SECRET_FIELDS = ("\x01554=", "\x01925=")  # Password, NewPassword
 
 
 def mask_password(raw: str) -> str:
-    """The raw message with Password (554) replaced, fit for the journal."""
-    start = raw.find(_PASSWORD_FIELD)
-    if start < 0:
-        return raw
-    start += len(_PASSWORD_FIELD)
-    end = raw.find("\x01", start)
-    return raw[:start] + "*****" + raw[end:]
+    """The raw message with Password (554) and NewPassword (925) replaced, fit for the
+    journal."""
+    for field in _SECRET_FIELDS:
+        start = raw.find(field)
+        if start < 0:
+            continue
+        start += len(field)
+        end = raw.find("\x01", start)
+        raw = raw[:start] + "*****" + raw[end:]
+    return raw
 
 
 def check_logon(client: ClientConfig | None, comp_id: str, msg: fix.Message) -> str | None:

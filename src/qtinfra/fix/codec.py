@@ -459,8 +459,11 @@ def decode_market_data(msg: fix.Message, venue: str) -> VenueQuote:
         msg.getGroup(i, group)
         if not (group.isSetField(270) and group.isSetField(271)):
             continue
+        entry_type = group.getField(269)
+        if entry_type not in ("0", "1"):
+            continue  # trades, index values...: not part of the book the router walks
         level = (Decimal(group.getField(270)), Decimal(group.getField(271)))
-        (bids if group.getField(269) == "0" else asks).append(level)
+        (bids if entry_type == "0" else asks).append(level)
     bids.sort(key=lambda lv: -lv[0])
     asks.sort(key=lambda lv: lv[0])
     return VenueQuote(venue=venue, symbol=symbol, bids=tuple(bids), asks=tuple(asks))

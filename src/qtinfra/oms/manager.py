@@ -133,6 +133,7 @@ class OrderManager:
         self.children: dict[str, ChildOrder] = {}
         self.children_of: dict[str, list[ChildOrder]] = {}
         self.excluded: dict[str, set[str]] = {}
+        self.expiring: set[str] = set()
         self.venues_up: set[str] = set()
         self.quotes: dict[str, dict[str, VenueQuote]] = {}
         self.outbox = Outbox()
@@ -214,6 +215,7 @@ class OrderManager:
             for child in self.children_of.pop(order.order_id, ()):
                 self.children.pop(child.child_id, None)
             self.excluded.pop(order.order_id, None)
+            self.expiring.discard(order.order_id)
 
     # -- reports ---------------------------------------------------------------------------
 
@@ -375,6 +377,7 @@ class OrderManager:
             routes = self._plan(order, order.quantity)
         except VenueUnavailable as exc:
             order.reject(str(exc))
+            self.done_orders[order.order_id] = order
             self._touch(order)
             self._report(
                 order, ExecType.REJECTED, text=str(exc), ord_rej_reason=OrdRejReason.EXCHANGE_CLOSED
@@ -695,6 +698,14 @@ class OrderManager:
         unrouted = order.leaves_qty - sum((c.leaves_qty for c in live), ZERO)
         if unrouted <= 0:
             return
+        if order.order_id in self.expiring:
+            if not live:
+                self.expiring.discard(order.order_id)
+                order.expire("DAY order expired at the venue's close")
+                self._touch(order)
+                self._report(order, ExecType.EXPIRED, text=order.text)
+                self._forget_if_done(order)
+            return
         immediate = order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) or (
             order.ord_type is OrdType.MARKET
         )
@@ -755,7 +766,13 @@ class OrderManager:
         elif exec_type is ExecType.NEW:
             if child.status is OrdStatus.PENDING_NEW:
                 child.status = OrdStatus.NEW
-        elif exec_type in (ExecType.CANCELED, ExecType.EXPIRED, ExecType.REJECTED):
+        elif exec_type is ExecType.EXPIRED:
+            # The venue's trading day ended: what the child left expires with the client
+            # order (unless we were cancelling it anyway).
+            child.status = OrdStatus.EXPIRED
+            if not child.cancel_requested:
+                self.expiring.add(order.order_id)
+        elif exec_type in (ExecType.CANCELED, ExecType.REJECTED):
             child.status = (
                 OrdStatus(cmd.ord_status) if cmd.ord_status.is_done else OrdStatus.CANCELED
             )
@@ -827,17 +844,32 @@ class OrderManager:
         child = self.children.get(cmd.orig_child_id)
         if child is None:
             return
-        # The venue refused our cancel: the child is done there (filled) or unknown.
-        # Its fills arrive as their own reports; if the venue says it no longer knows the
-        # order, nothing is working there any more.
+        order = self.orders.get(child.order_id)
+        # The venue refused our cancel. Done there (filled): its fills arrive as their own
+        # reports. Unknown there: nothing works there any more. Still live: the client's
+        # cancel or replace cannot complete, so it is refused and the order works on.
         if cmd.ord_status is not None and cmd.ord_status.is_done and not child.status.is_done:
             child.status = cmd.ord_status
         elif cmd.ord_status is None or cmd.ord_status is OrdStatus.REJECTED:
             child.status = OrdStatus.CANCELED
-        else:
+        elif not child.status.is_done:
             child.cancel_requested = False
+            if order is not None and order.pending is not None and not order.status.is_done:
+                change = order.drop_pending()
+                self._touch(order)
+                self._cancel_reject(
+                    order.session,
+                    change.cl_ord_id,
+                    order.cl_ord_id,
+                    CxlRejResponseTo.CANCEL
+                    if change.kind is ChangeKind.CANCEL
+                    else CxlRejResponseTo.REPLACE,
+                    CxlRejReason.BROKER_OPTION,
+                    f"venue {cmd.venue} refused to cancel its part of the order"
+                    + (f": {cmd.text}" if cmd.text else ""),
+                    order,
+                )
         self._touch_child(child)
-        order = self.orders.get(child.order_id)
         if order is not None:
             self._settle(order)
 

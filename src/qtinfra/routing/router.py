@@ -76,11 +76,20 @@ def plan_routes(
     allocation: dict[str, Decimal] = {}
     if request.time_in_force is TimeInForce.FOK:
         # A fill-or-kill goes whole to one venue: split, it could fill in part.
-        visible: dict[str, Decimal] = {}
-        for _net, _rank, venue, size in levels:
-            visible[venue] = visible.get(venue, Decimal(0)) + size
-        whole = [v for v in candidates if visible.get(v, Decimal(0)) >= remaining]
-        venue = whole[0] if whole else _home_venue(candidates, levels, quotes, buy)
+        # Cost of filling the whole order on each venue alone, net of fees; the cheapest
+        # venue that shows enough wins.
+        filled: dict[str, Decimal] = {}
+        cost: dict[str, Decimal] = {}
+        for net, _rank, venue, size in levels:
+            take = min(size, remaining - filled.get(venue, Decimal(0)))
+            if take > 0:
+                filled[venue] = filled.get(venue, Decimal(0)) + take
+                cost[venue] = cost.get(venue, Decimal(0)) + take * net
+        whole = [v for v in candidates if filled.get(v, Decimal(0)) >= remaining]
+        if whole:
+            venue = min(whole, key=lambda v: (cost[v], candidates.index(v)))
+        else:
+            venue = _home_venue(candidates, levels, quotes, buy)
         return [VenueRoute(venue, remaining)]
 
     for _net, _rank, venue, size in levels:

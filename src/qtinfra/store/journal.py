@@ -37,8 +37,10 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _json_default(value: object) -> object:
-    if isinstance(value, Decimal | Enum):
-        return str(value.value if isinstance(value, Enum) else value)
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot journal {type(value).__name__}")
