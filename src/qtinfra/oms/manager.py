@@ -614,7 +614,7 @@ class OrderManager:
         now = self.clock()
         for venue, quantity in routes:
             child = ChildOrder(
-                child_id=f"{order.order_id}.{next(self._child_seq)}",
+                child_id=f"{self._prefix}C{next(self._child_seq)}",
                 order_id=order.order_id,
                 venue=venue,
                 side=order.side,
