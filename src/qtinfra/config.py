@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -132,7 +133,9 @@ class GatewayConfig(_Frozen):
     message_store: "file" (QuickFIX FileStore under var_dir) or "postgresql" (QuickFIX's
     PostgreSQL store, on the database of database_url). journal_batch_max: most events
     committed in one group commit. start_venues: `qtinfra run` also starts the venue
-    simulators as child processes.
+    simulators as child processes. day_end_utc: when the trading day ends (UTC, HH:MM:SS):
+    every working DAY order then expires (ExecType Expired), its children cancelled at the
+    venues.
     """
 
     comp_id: str = "QTGW"
@@ -146,6 +149,7 @@ class GatewayConfig(_Frozen):
     message_store: Literal["file", "postgresql"] = "file"
     journal_batch_max: int = Field(default=2000, ge=1)
     start_venues: bool = True
+    day_end_utc: time = time(21, 0)
 
 
 class FirmConfig(_Frozen):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import quickfix as fix
 import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from qtinfra.config import QtinfraConfig
 from qtinfra.domain.commands import RejectInput
@@ -131,11 +134,28 @@ class Gateway:
             self.client_app, engine.store_factory(config, client_settings), client_settings
         )
         self._acceptor.start()
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        end = config.gateway.day_end_utc
+        self.scheduler.add_job(
+            self.end_trading_day,
+            CronTrigger(hour=end.hour, minute=end.minute, second=end.second, timezone=UTC),
+            id="day-end",
+        )
+        self.scheduler.start()
         self.ops = OpsServer(
             config.gateway.http_host, config.gateway.http_port, self.registry.snapshot, self.health
         )
         self.ops.start()
         log.info("gateway_started", http_port=self.ops.port)
+
+    def end_trading_day(self) -> None:
+        """Expire every working DAY order (runs on the sequencer thread)."""
+
+        def expire(manager: OrderManager) -> None:
+            count = manager.expire_day_orders()
+            log.info("trading_day_end", day_orders_expiring=count)
+
+        self.sequencer.call(expire)
 
     def health(self) -> dict[str, Any]:
         failed = self.storage_failure
@@ -163,6 +183,8 @@ class Gateway:
             return
         self.stopped.set()
         log.info("gateway_stopping")
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.shutdown(wait=False)
         if self._acceptor is not None:
             self._acceptor.stop()
         if self._initiator is not None:

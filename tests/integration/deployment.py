@@ -43,6 +43,9 @@ class Deployment:
     venues: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     gateway: subprocess.Popen[bytes] | None = None
     clients: list[BuySideClient] = field(default_factory=list)
+    gateway_settings: dict[str, str] = field(default_factory=dict)
+    extra_clients_toml: str = ""
+    extra_sessions: str = ""
 
     @property
     def config_dir(self) -> Path:
@@ -54,8 +57,10 @@ class Deployment:
 
     def write_config(self, venue_latency_ms: float = 0.0) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("instruments.toml", "clients.toml"):
-            (self.config_dir / name).write_text((CONFIG / name).read_text())
+        (self.config_dir / "instruments.toml").write_text((CONFIG / "instruments.toml").read_text())
+        (self.config_dir / "clients.toml").write_text(
+            (CONFIG / "clients.toml").read_text() + self.extra_clients_toml
+        )
         venues = (CONFIG / "venues.toml").read_text()
 
         def port_for(match: re.Match[str]) -> str:
@@ -68,7 +73,7 @@ class Deployment:
         (self.config_dir / "venues.toml").write_text(venues)
         sessions = (PROJECT_ROOT / "sessions" / "clients.cfg").read_text()
         sessions = re.sub(r"SocketAcceptPort=\d+", f"SocketAcceptPort={self.client_port}", sessions)
-        (self.root / "clients.cfg").write_text(sessions)
+        (self.root / "clients.cfg").write_text(sessions + self.extra_sessions)
         (self.config_dir / "gateway.toml").write_text(
             "[gateway]\n"
             f'client_sessions = "{self.root / "clients.cfg"}"\n'
@@ -76,6 +81,7 @@ class Deployment:
             f'var_dir = "{self.var_dir}"\n'
             f"http_port = {self.http_port}\n"
             "start_venues = false\n"
+            + "".join(f"{k} = {v}\n" for k, v in self.gateway_settings.items())
         )
 
     def _env(self) -> dict[str, str]:
@@ -168,7 +174,7 @@ class Deployment:
             sender_comp_id=comp_id,
             port=self.client_port,
             begin_string=begin,
-            username=username if username is not None else user,
+            username=(username or None) if username is not None else user,
             # "" means: send no Password (554) at all.
             password=(password or None) if password is not None else pw,
             data_dictionary=PROJECT_ROOT
@@ -224,10 +230,13 @@ class Deployment:
 
 
 def deploy(
-    root: Path, database_url: str, venues: tuple[str, ...] = ("CBOE", "TRQ", "AQX")
+    root: Path,
+    database_url: str,
+    venues: tuple[str, ...] = ("CBOE", "TRQ", "AQX"),
+    **options: Any,
 ) -> Iterator[Deployment]:
     """Start venues and the gateway; stop everything afterwards."""
-    d = Deployment(root=root, database_url=database_url)
+    d = Deployment(root=root, database_url=database_url, **options)
     d.write_config()
     try:
         for name in venues:

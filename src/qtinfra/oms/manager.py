@@ -186,6 +186,19 @@ class OrderManager:
             return None
         return self.orders.get(order_id) or self.done_orders.get(order_id)
 
+    def expire_day_orders(self) -> int:
+        """End of the trading day: every working DAY order expires. Its children are
+        cancelled at the venues; the Expired report goes out once they have answered."""
+        count = 0
+        for order in list(self.orders.values()):
+            if order.time_in_force is not TimeInForce.DAY or not order.is_live:
+                continue
+            count += 1
+            self.expiring.add(order.order_id)
+            self._cancel_children(order)
+            self._settle(order)
+        return count
+
     def live_children_at(self, venue: str) -> list[ChildOrder]:
         return [c for c in self.children.values() if c.venue == venue and not c.status.is_done]
 
