@@ -215,3 +215,26 @@ def test_gateway_killed_mid_flow_restarts_without_losing_or_doubling_orders(
         cum = D(fill[14])
     assert cum == 100
     assert order_rows(deployment, resting)[0][1] == "2"
+
+
+def test_client_reconnecting_with_its_sequence_numbers_gets_missed_reports_resent(
+    deployment: Deployment,
+) -> None:
+    client = deployment.client("CLIENT1", reset=False)
+    cl = rest_amzn_bid(client)
+    store = client.config
+    client.stop()
+    deployment.clients.remove(client)
+
+    sweep_amzn_bids(deployment)  # fills our order while the client is away
+
+    again = BuySideClient(store)
+    deployment.clients.append(again)
+    assert again.start(wait=15)
+    fill = next_matching(again, lambda m: m.get(11) == cl and m.get(150) == "F", timeout=20)
+    # Resent by the session layer after the client's ResendRequest: PossDupFlag=Y.
+    assert fill[43] == "Y" and 122 in fill
+    cum = D(fill[14])
+    while cum < 100:
+        cum = D(next_matching(again, lambda m: m.get(11) == cl and m.get(150) == "F")[14])
+    assert cum == 100
