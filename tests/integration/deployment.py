@@ -7,6 +7,7 @@ the tests talk FIX over real sockets to real processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -258,3 +259,7 @@ def wait_done(client: BuySideClient, cl_ord_id: str, timeout: float = 10.0) -> l
             if msg.get(39) in ("2", "4", "8", "C"):
                 return seen
     raise TimeoutError(f"order {cl_ord_id} not done; saw {seen}")
+
+
+deployed = contextlib.contextmanager(deploy)
+"""deploy() as a context manager: `with deployed(root, url) as d: ...`."""

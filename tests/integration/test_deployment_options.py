@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.helpers import wait_until
-from tests.integration.deployment import Deployment, deploy
+from tests.integration.deployment import Deployment, deploy, deployed
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -72,7 +71,7 @@ def test_day_order_expires_at_the_end_of_the_trading_day_gtc_does_not(
 
 
 def test_quickfix_session_state_in_postgresql(tmp_path: Path, pg_url: str) -> None:
-    for d in deploy(tmp_path, pg_url, gateway_settings={"message_store": '"postgresql"'}):
+    with deployed(tmp_path, pg_url, gateway_settings={"message_store": '"postgresql"'}) as d:
         client = d.client("CLIENT1")
         cl = client.new_order("AAPL", "1", 10, D("191"))
         client.wait_for(lambda m: m.get(11) == cl and m.get(39) == "2")
@@ -92,12 +91,12 @@ def test_quickfix_session_state_in_postgresql(tmp_path: Path, pg_url: str) -> No
 
 
 def test_ip_allowlisted_session_logs_on_without_password(tmp_path: Path) -> None:
-    for d in deploy(
+    with deployed(
         tmp_path,
         f"sqlite:///{tmp_path / 'qtinfra.db'}",
         extra_clients_toml=IP_CLIENTS,
         extra_sessions=IP_SESSIONS,
-    ):
+    ) as d:
         allowed = d.client("CLIENT3", username="", password="")
         cl = allowed.new_order("AAPL", "1", 10, D("191"))
         assert allowed.wait_for(lambda m: m.get(11) == cl and m.get(39) == "2")
