@@ -24,6 +24,7 @@ from qtinfra.domain.values import utc_now
 from qtinfra.fix import engine
 from qtinfra.fix.client_app import ClientApplication
 from qtinfra.fix.dispatch import Dispatcher
+from qtinfra.fix.journal_log import JournalLogFactory
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.fix.venue_initiator import VenueApplication
 from qtinfra.oms.manager import OrderManager
@@ -90,6 +91,7 @@ class Gateway:
         )
         self.writer.start()
         venue_keys = {v.name: f"FIX.4.4:{config.gateway.comp_id}->{v.name}" for v in config.venues}
+        self.log_factory = JournalLogFactory(self.writer, self.registry)
         self.dispatcher = Dispatcher(self.registry, venue_keys)
         self.sequencer = Sequencer(
             self.manager,
@@ -117,7 +119,10 @@ class Gateway:
         )
         if config.venues:
             self._initiator = fix.SocketInitiator(
-                self.venue_app, engine.store_factory(config, venue_settings), venue_settings
+                self.venue_app,
+                engine.store_factory(config, venue_settings),
+                venue_settings,
+                self.log_factory,
             )
             self._initiator.start()
 
@@ -131,7 +136,10 @@ class Gateway:
             engine.client_settings(config, self.sessions_file), var / "run" / "gateway-clients.cfg"
         )
         self._acceptor = fix.SocketAcceptor(
-            self.client_app, engine.store_factory(config, client_settings), client_settings
+            self.client_app,
+            engine.store_factory(config, client_settings),
+            client_settings,
+            self.log_factory,
         )
         self._acceptor.start()
         self.scheduler = BackgroundScheduler(timezone=UTC)

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from qtinfra.fix.buyside import BuySideClient
-from qtinfra.fix.client_app import mask_password
+from qtinfra.fix.journal_log import mask_password
 from tests.helpers import wait_until
 from tests.integration.deployment import Deployment
 

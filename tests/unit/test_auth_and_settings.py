@@ -14,7 +14,8 @@ from qtinfra.config import PROJECT_ROOT, ClientConfig, load_config
 from qtinfra.domain.values import isin_is_valid, mic_is_valid
 from qtinfra.errors import ConfigError
 from qtinfra.fix.auth import hash_password, same_text, verify_password
-from qtinfra.fix.client_app import check_logon, mask_password
+from qtinfra.fix.client_app import check_logon
+from qtinfra.fix.journal_log import mask_password
 from qtinfra.fix.settings import SettingsFile
 
 SALT = bytes(range(16))

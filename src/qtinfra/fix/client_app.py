@@ -14,28 +14,13 @@ import structlog
 
 from qtinfra.config import ClientConfig
 from qtinfra.domain.commands import Command, RejectInput
-from qtinfra.domain.values import utc_now
 from qtinfra.fix import codec
 from qtinfra.fix.auth import same_text, verify_password
 from qtinfra.fix.sessions import SessionRegistry
+from qtinfra.ops.metrics import REJECTS
 from qtinfra.store.journal import JournalWriter
 
 log = structlog.get_logger(__name__)
-
-_SECRET_FIELDS = ("\x01554=", "\x01925=")  # Password, NewPassword
-
-
-def mask_password(raw: str) -> str:
-    """The raw message with Password (554) and NewPassword (925) replaced, fit for the
-    journal."""
-    for field in _SECRET_FIELDS:
-        start = raw.find(field)
-        if start < 0:
-            continue
-        start += len(field)
-        end = raw.find("\x01", start)
-        raw = raw[:start] + "*****" + raw[end:]
-    return raw
 
 
 def check_logon(client: ClientConfig | None, comp_id: str, msg: fix.Message) -> str | None:
@@ -97,38 +82,23 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
         except Exception:
             log.exception("on_logout_failed")
 
+    # Raw messages in and out are journaled by JournalLog (fix/journal_log.py), at the wire.
+
     def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        try:
-            self.registry.sent(session_id)
-            self.writer.record_message(
-                "fix.out", session_id.toString(), message.toString(), utc_now()
-            )
-        except Exception:
-            log.exception("to_admin_failed")
+        pass
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        try:
-            self.registry.sent(session_id)
-            self.writer.record_message(
-                "fix.out", session_id.toString(), message.toString(), utc_now()
-            )
-        except Exception:
-            log.exception("to_app_failed")
+        pass
 
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         refusal: str | None = None
         try:
             key = session_id.toString()
-            self.registry.received(session_id)
-            raw = message.toString()
-            is_logon = message.getHeader().getField(35) == "A"
-            self.writer.record_message(
-                "fix.in", key, mask_password(raw) if is_logon else raw, utc_now()
-            )
-            if is_logon:
+            if message.getHeader().getField(35) == "A":
                 comp_id = session_id.getTargetCompID().getValue()
                 refusal = check_logon(self.clients.get(comp_id), comp_id, message)
                 if refusal is not None:
+                    REJECTS.labels("logon").inc()
                     self.writer.record("logon.refused", refusal, key)
                     log.warning("logon_refused", session=key, reason=refusal)
         except Exception:
@@ -140,8 +110,6 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         key = session_id.toString()
         try:
-            self.registry.received(session_id)
-            self.writer.record_message("fix.in", key, message.toString(), utc_now())
             msg_type = message.getHeader().getField(35)
             decoder = self._decoders.get(msg_type)
             self.submit(decoder(message, key) if decoder else codec.unsupported(message, key))

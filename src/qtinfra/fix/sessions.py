@@ -65,14 +65,14 @@ class SessionRegistry:
         entry = self._entries.get(key)
         return bool(entry and entry.logged_on)
 
-    def received(self, session_id: fix.SessionID) -> None:
-        entry = self._entries.get(session_id.toString())
+    def received_key(self, key: str) -> None:
+        entry = self._entries.get(key)
         if entry is not None:
             entry.last_in = utc_now()
             entry.counter_in.inc()
 
-    def sent(self, session_id: fix.SessionID) -> None:
-        entry = self._entries.get(session_id.toString())
+    def sent_key(self, key: str) -> None:
+        entry = self._entries.get(key)
         if entry is not None:
             entry.last_out = utc_now()
             entry.counter_out.inc()

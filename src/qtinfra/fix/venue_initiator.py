@@ -14,7 +14,6 @@ import structlog
 
 from qtinfra.config import VenueConfig
 from qtinfra.domain.commands import Command, VenueSessionStatus
-from qtinfra.domain.values import utc_now
 from qtinfra.fix import codec
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.store.journal import JournalWriter
@@ -32,7 +31,6 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         submit: Callable[[Command], None],
         writer: JournalWriter,
         registry: SessionRegistry,
-        journal_market_data: bool = True,
     ) -> None:
         super().__init__()
         self.venues = dict(venues)
@@ -40,7 +38,6 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         self.submit = submit
         self.writer = writer
         self.registry = registry
-        self.journal_market_data = journal_market_data
 
     def onCreate(self, session_id: fix.SessionID) -> None:
         self.registry.add(session_id, "venue")
@@ -71,50 +68,25 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         except Exception:
             log.exception("venue_on_logout_failed")
 
+    # Raw messages in and out are journaled by JournalLog (fix/journal_log.py), at the wire.
+
     def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        try:
-            self.registry.sent(session_id)
-            self.writer.record_message(
-                "fix.out", session_id.toString(), message.toString(), utc_now()
-            )
-        except Exception:
-            log.exception("venue_to_admin_failed")
+        pass
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        try:
-            self.registry.sent(session_id)
-            self.writer.record_message(
-                "fix.out", session_id.toString(), message.toString(), utc_now()
-            )
-        except Exception:
-            log.exception("venue_to_app_failed")
+        pass
 
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        try:
-            self.registry.received(session_id)
-            self.writer.record_message(
-                "fix.in", session_id.toString(), message.toString(), utc_now()
-            )
-        except Exception:
-            log.exception("venue_from_admin_failed")
+        pass
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         key = session_id.toString()
         try:
-            self.registry.received(session_id)
             msg_type = message.getHeader().getField(35)
-            if msg_type == "W":
-                # Market data is the router's view, not an order event: journaled only on
-                # request (it would dwarf the order flow).
-                if self.journal_market_data:
-                    self.writer.record_message("fix.in", key, message.toString(), utc_now())
-                self.submit(
-                    codec.decode_market_data(message, session_id.getTargetCompID().getValue())
-                )
-                return
-            self.writer.record_message("fix.in", key, message.toString(), utc_now())
             venue = session_id.getTargetCompID().getValue()
-            if msg_type == "8":
+            if msg_type == "W":
+                self.submit(codec.decode_market_data(message, venue))
+            elif msg_type == "8":
                 self.submit(codec.decode_venue_execution(message, venue, self.venues[venue].mic))
             elif msg_type == "9":
                 self.submit(codec.decode_venue_cancel_reject(message, venue))

@@ -1,0 +1,97 @@
+"""QuickFIX's Log, pointed at the journal: every message a session reads or writes, as the
+raw bytes on the wire, and every session event QuickFIX reports.
+
+QuickFIX calls onIncoming before it parses or validates a message, so an inbound message
+it rejects at the session level (35=3) or a garbled Logon is journaled too, which the
+application callbacks would never see. Passwords in Logon messages are masked.
+"""
+
+from __future__ import annotations
+
+import quickfix as fix
+import structlog
+
+from qtinfra.domain.values import utc_now
+from qtinfra.fix.sessions import SessionRegistry
+from qtinfra.store.journal import JournalWriter
+
+log = structlog.get_logger(__name__)
+
+_SECRET_FIELDS = ("\x01554=", "\x01925=")  # Password, NewPassword
+
+
+def mask_password(raw: str) -> str:
+    """The raw message with Password (554) and NewPassword (925) replaced, fit for the
+    journal."""
+    for field in _SECRET_FIELDS:
+        start = raw.find(field)
+        if start < 0:
+            continue
+        start += len(field)
+        end = raw.find("\x01", start)
+        raw = raw[:start] + "*****" + raw[end:]
+    return raw
+
+
+class JournalLog(fix.Log):  # type: ignore[misc]
+    """One session's log (or QuickFIX's global log when key is None)."""
+
+    def __init__(self, key: str | None, writer: JournalWriter, registry: SessionRegistry) -> None:
+        super().__init__()
+        self.key = key
+        self.writer = writer
+        self.registry = registry
+
+    def clear(self) -> None:
+        pass
+
+    def backup(self) -> None:
+        pass
+
+    def onIncoming(self, raw: str) -> None:
+        try:
+            if "\x0135=A\x01" in raw:
+                raw = mask_password(raw)
+            self.writer.record_message("fix.in", self.key or "", raw, utc_now())
+            if self.key is not None:
+                self.registry.received_key(self.key)
+        except Exception:  # an exception escaping into QuickFIX ends the process
+            log.exception("journal_log_failed")
+
+    def onOutgoing(self, raw: str) -> None:
+        try:
+            if "\x0135=A\x01" in raw:
+                raw = mask_password(raw)
+            self.writer.record_message("fix.out", self.key or "", raw, utc_now())
+            if self.key is not None:
+                self.registry.sent_key(self.key)
+        except Exception:
+            log.exception("journal_log_failed")
+
+    def onEvent(self, text: str) -> None:
+        try:
+            self.writer.record("fix.event", text, self.key)
+        except Exception:
+            log.exception("journal_log_failed")
+
+
+class JournalLogFactory(fix.LogFactory):  # type: ignore[misc]
+    """Creates a JournalLog per session; keeps them alive as long as QuickFIX uses them."""
+
+    def __init__(self, writer: JournalWriter, registry: SessionRegistry) -> None:
+        super().__init__()
+        self.writer = writer
+        self.registry = registry
+        self._logs: list[JournalLog] = []
+
+    def create(self, *args: object) -> object:
+        key = args[0].toString() if args else None  # type: ignore[attr-defined]
+        journal_log = JournalLog(key, self.writer, self.registry)
+        # C++ takes the pointer; handing it over with __disown__ avoids SWIG's ownership
+        # lock (which deadlocks when the acceptor is built) while the list keeps the
+        # Python object alive for QuickFIX's lifetime.
+        self._logs.append(journal_log)
+        return journal_log.__disown__()
+
+    def destroy(self, journal_log: object) -> None:
+        pass
