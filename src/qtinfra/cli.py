@@ -44,12 +44,11 @@ def _config(args: argparse.Namespace) -> QtinfraConfig:
     return config
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    return stop
 
 
 def _die_with_parent() -> None:
@@ -79,19 +78,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     venues = start_venue_processes(args, config) if config.gateway.start_venues else []
     gateway = Gateway(config, Path(args.sessions) if args.sessions else None)
+    stop = _stop_on_signals()
     try:
         gateway.start()
-        if venues and not gateway.wait_for_venues(30):
-            log.warning("venues_not_all_up", up=sorted(gateway.manager.venues_up))
         log.info(
             "ready",
-            clients=f"{config.gateway.comp_id} on the client sessions file",
+            client_sessions=str(
+                config.path(
+                    Path(args.sessions) if args.sessions else config.gateway.client_sessions
+                )
+            ),
             ops=f"http://{config.gateway.http_host}:{config.gateway.http_port}",
         )
-        _wait_for_signal()
+        gateway.run(stop)  # the business thread: returns after a clean shutdown
     finally:
-        with contextlib.suppress(Exception):
-            gateway.stop()
         for proc in venues:
             proc.terminate()
         for proc in venues:
@@ -99,17 +99,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return 0
+    return 3 if gateway.storage_failure is not None else 0
 
 
 def cmd_venue(args: argparse.Namespace) -> int:
     from qtinfra.fix.venue_acceptor import run_venue
 
     config = _config(args)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    run_venue(config, args.name, stop)
+    run_venue(config, args.name, _stop_on_signals())
     return 0
 
 

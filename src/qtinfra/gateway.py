@@ -54,6 +54,7 @@ class Gateway:
         self.sessions_file = sessions_file
         self.registry = SessionRegistry()
         self.stopped = threading.Event()
+        """Set once the loop has shut down."""
         self.storage_failure: BaseException | None = None
         self._acceptor: Any = None
         self._initiator: Any = None
@@ -89,19 +90,12 @@ class Gateway:
             self._on_storage_failure,
             max_rows=config.gateway.journal_batch_max,
         )
-        self.writer.start()
         venue_keys = {v.name: f"FIX.4.4:{config.gateway.comp_id}->{v.name}" for v in config.venues}
         self.log_factory = JournalLogFactory(self.writer, self.registry)
         self.dispatcher = Dispatcher(self.registry, venue_keys)
         self.sequencer = Sequencer(
-            self.manager,
-            self.writer,
-            self.dispatcher.dispatch,
-            utc_now,
-            self._on_command_error,
-            batch_max=config.gateway.journal_batch_max,
+            self.manager, self.writer, self.dispatcher.dispatch, utc_now, self._on_command_error
         )
-        self.sequencer.start()
 
         symbols: dict[str, list[str]] = {v.name: [] for v in config.venues}
         for inst in config.instruments:
@@ -110,7 +104,7 @@ class Gateway:
         self.venue_app = VenueApplication(
             {v.name: v for v in config.venues},
             symbols,
-            self.sequencer.submit,
+            self.sequencer.handle,
             self.writer,
             self.registry,
         )
@@ -124,11 +118,10 @@ class Gateway:
                 venue_settings,
                 self.log_factory,
             )
-            self._initiator.start()
 
         self.client_app = ClientApplication(
             {c.comp_id: c for c in config.clients},
-            self.sequencer.submit,
+            self.sequencer.handle,
             self.writer,
             self.registry,
         )
@@ -141,7 +134,6 @@ class Gateway:
             client_settings,
             self.log_factory,
         )
-        self._acceptor.start()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         end = config.gateway.day_end_utc
         self.scheduler.add_job(
@@ -163,7 +155,7 @@ class Gateway:
             count = manager.expire_day_orders()
             log.info("trading_day_end", day_orders_expiring=count)
 
-        self.sequencer.call(expire)
+        self.sequencer.call_soon(expire)
 
     def health(self) -> dict[str, Any]:
         failed = self.storage_failure
@@ -175,8 +167,33 @@ class Gateway:
             "journal_commits": self.writer.commits,
         }
 
+    # -- the event loop -------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """The gateway's one business thread: poll the client acceptor and the venue
+        initiator (their callbacks apply commands through the sequencer), run queued
+        operator actions, then group-commit and release what the round produced. Returns
+        after a clean shutdown once `stop` is set or storage failed."""
+        acceptor, initiator = self._acceptor, self._initiator
+        sequencer = self.sequencer
+        idle = 0.0
+        while not stop.is_set() and self.storage_failure is None:
+            acceptor.poll()
+            if initiator is not None:
+                initiator.poll()
+            sequencer.run_calls()
+            if sequencer.flush():
+                idle = 0.0
+            else:
+                # Nothing happened: back off to at most 1 ms so an idle gateway costs
+                # little CPU and a new message waits at most that long.
+                idle = min(idle + 0.0002, 0.001)
+                time.sleep(idle)
+        self._shutdown()
+
     def wait_for_venues(self, timeout: float = 20.0) -> bool:
-        """Block until every venue session is logged on and has sent market data."""
+        """True once every venue session is logged on and has sent market data (call from
+        another thread while `run` is going)."""
         deadline = time.monotonic() + timeout
         names = {v.name for v in self.config.venues}
         while time.monotonic() < deadline:
@@ -185,36 +202,46 @@ class Gateway:
             time.sleep(0.05)
         return False
 
-    def stop(self) -> None:
-        """Log out every session, then drain the sequencer and the journal."""
-        if self.stopped.is_set():
-            return
-        self.stopped.set()
+    def _shutdown(self) -> None:
+        """Log out every session (clients first), keep polling until the Logouts are
+        exchanged or 5 s pass, then commit what is left."""
         log.info("gateway_stopping")
         if getattr(self, "scheduler", None) is not None:
             self.scheduler.shutdown(wait=False)
-        if self._acceptor is not None:
-            self._acceptor.stop()
+        sessions = [fix.Session.lookupSession(sid) for sid in self.registry.session_ids()]
+        for session in sessions:
+            if session is not None and session.isLoggedOn():
+                session.logout("gateway shutting down")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+            s is not None and s.isLoggedOn() for s in sessions
+        ):
+            self._acceptor.poll()
+            if self._initiator is not None:
+                self._initiator.poll()
+            self.sequencer.flush()
+            time.sleep(0.001)
+        self._acceptor.stop(True)
         if self._initiator is not None:
-            self._initiator.stop()
-        self.sequencer.stop()
-        self.writer.stop()
+            self._initiator.stop(True)
+        self.sequencer.flush()
         if self.ops is not None:
             self.ops.stop()
         self.engine.dispose()
-        log.info("gateway_stopped")
+        self.stopped.set()
+        log.info("gateway_stopped", storage_failed=self.storage_failure is not None)
 
     def _on_storage_failure(self, exc: BaseException) -> None:
-        # Nothing can be released without the journal: stop accepting orders.
+        # Nothing can be released without the journal: the loop stops taking orders and
+        # the process exits non-zero, so a supervisor restarts it from the journal.
         self.storage_failure = exc
         log.critical("storage_failed_gateway_halting", error=str(exc))
-        threading.Thread(target=self.stop, name="halt", daemon=True).start()
 
     def _on_command_error(self, command: object, exc: BaseException) -> None:
         session = getattr(command, "session", None)
         if session is None or isinstance(command, RejectInput):
             return
-        self.sequencer.submit(
+        self.sequencer.handle(
             RejectInput(
                 session=session,
                 kind="business",

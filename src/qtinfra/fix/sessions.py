@@ -47,6 +47,12 @@ class SessionRegistry:
             )
         SESSION_LOGGED_ON.labels(key, kind).set(0)
 
+    def session_ids(self) -> list[fix.SessionID]:
+        """Client sessions first, then venues (the order they are logged out in)."""
+        with self._lock:
+            entries = list(self._entries.values())
+        return [e.session_id for e in sorted(entries, key=lambda e: e.kind != "client")]
+
     def session_id(self, key: str) -> fix.SessionID:
         return self._entries[key].session_id
 

@@ -1,15 +1,17 @@
-"""The single business-logic thread (LMAX style).
+"""The single business-logic thread's core (LMAX style).
 
-QuickFIX callbacks put commands on its queue; it applies them to the order manager one at a
-time, in arrival order, and after each batch hands what changed to the journal writer, whose
-release callback sends the messages once the batch is committed.
+The gateway's event loop polls the QuickFIX sessions on one thread; their callbacks decode
+each message and hand the command to `handle`, which applies it to the order manager at
+once, in arrival order. After each poll round the loop calls `flush`: everything the round
+decided is committed to the journal in one transaction (group commit) and only then are the
+messages it causes sent. No other thread touches order state; operator actions from other
+threads are queued with `call_soon` and run between rounds.
 """
 
 from __future__ import annotations
 
 import functools
 import queue
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -22,11 +24,9 @@ from qtinfra.store.journal import JournalWriter, batch_from_outbox
 
 log = structlog.get_logger(__name__)
 
-_STOP = object()
-
 
 class Sequencer:
-    """Owns the OrderManager; nothing else touches it while the thread runs."""
+    """Owns the OrderManager; see the module docstring."""
 
     def __init__(
         self,
@@ -35,67 +35,46 @@ class Sequencer:
         dispatch: Callable[[list[Event]], None],
         clock: Callable[[], datetime],
         on_error: Callable[[object, BaseException], None],
-        batch_max: int = 2000,
     ) -> None:
         self.manager = manager
         self.writer = writer
         self.dispatch = dispatch
         self.clock = clock
         self.on_error = on_error
-        self.batch_max = batch_max
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="sequencer", daemon=True)
+        self._calls: queue.SimpleQueue[Callable[[OrderManager], None]] = queue.SimpleQueue()
         self.processed = 0
 
-    def start(self) -> None:
-        self._thread.start()
+    def handle(self, command: Command) -> None:
+        """Apply one command now (on the loop thread, from a QuickFIX callback)."""
+        self.processed += 1
+        try:
+            self.manager.handle(command)
+        except Exception as exc:
+            # Each handler validates before it mutates, so the state stays what it was;
+            # the caller's error path answers the counterparty.
+            log.exception("command_failed", command=repr(command))
+            self.on_error(command, exc)
 
-    def submit(self, command: Command) -> None:
-        """Any thread: queue a command for the sequencer."""
-        self._queue.put(command)
+    def call_soon(self, fn: Callable[[OrderManager], None]) -> None:
+        """Any thread: run fn on the loop thread between poll rounds (operator actions)."""
+        self._calls.put(fn)
 
-    def call(self, fn: Callable[[OrderManager], None]) -> None:
-        """Run fn on the sequencer thread, between commands (for operator actions)."""
-        self._queue.put(fn)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        manager = self.manager
-        get, get_nowait = self._queue.get, self._queue.get_nowait
+    def run_calls(self) -> None:
         while True:
-            item = get()
-            stop = False
-            count = 0
-            while True:
-                if item is _STOP:
-                    stop = True
-                    break
-                try:
-                    if callable(item):
-                        item(manager)
-                    else:
-                        manager.handle(item)  # type: ignore[arg-type]
-                except Exception as exc:
-                    # The command is answered by the caller's error path; the state the
-                    # manager had before it stays (each handler validates before mutating).
-                    log.exception("command_failed", command=repr(item))
-                    self.on_error(item, exc)
-                count += 1
-                if count >= self.batch_max:
-                    break
-                try:
-                    item = get_nowait()
-                except queue.Empty:
-                    break
-            self.processed += count
-            outbox = manager.take_outbox()
-            if outbox:
-                release = None
-                if outbox.events:
-                    release = functools.partial(self.dispatch, outbox.events)
-                self.writer.submit(batch_from_outbox(outbox, self.clock(), release))
-            if stop:
+            try:
+                fn = self._calls.get_nowait()
+            except queue.Empty:
                 return
+            try:
+                fn(self.manager)
+            except Exception:
+                log.exception("operator_call_failed", call=repr(fn))
+
+    def flush(self) -> bool:
+        """Commit what the round decided and the session messages seen, then release the
+        outbound messages. Returns whether there was anything to write."""
+        outbox = self.manager.take_outbox()
+        if not outbox:
+            return self.writer.write([])
+        release = functools.partial(self.dispatch, outbox.events) if outbox.events else None
+        return self.writer.write([batch_from_outbox(outbox, self.clock(), release)])

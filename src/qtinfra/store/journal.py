@@ -1,9 +1,11 @@
 """The journal writer: group commit, then release.
 
-The sequencer hands it one PersistBatch per batch of commands. A single writer thread
-commits every batch waiting in the queue in one transaction (many events per commit), and
-only after that commit runs each batch's release callback, which sends the FIX messages the
-events cause. After a crash, what any counterparty was told is therefore in the database.
+The sequencer hands it one PersistBatch per poll round (`write`, on the gateway's event
+loop), or batches are queued to a writer thread (`submit`, for tools and tests). Every
+batch is committed in one transaction with the FIX messages recorded since the last commit
+(many events per commit), and only after that commit does each batch's release callback
+send the FIX messages the events cause. After a crash, what any counterparty was told is
+therefore in the database.
 
 FIX messages seen by the sessions (in and out, admin too) are recorded with `record_message`
 and written in the next transaction.
@@ -29,6 +31,7 @@ from qtinfra.domain.events import Event
 from qtinfra.domain.orders import Order
 from qtinfra.errors import StorageError
 from qtinfra.oms.manager import ChildOrder, Outbox
+from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS
 from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
 
 log = structlog.get_logger(__name__)
@@ -270,6 +273,14 @@ class JournalWriter:
                     self._commit([])
                 return
 
+    def write(self, batches: list[PersistBatch]) -> bool:
+        """Synchronous group commit on the caller's thread (the gateway's event loop), then
+        release. Returns whether anything was written."""
+        if not batches and not self._messages:
+            return False
+        self._commit(batches)
+        return True
+
     def _commit(self, batches: list[PersistBatch]) -> None:
         if self.failed is not None:
             return
@@ -289,6 +300,8 @@ class JournalWriter:
                 self._write(conn, batches, "cl_ord_ids", ClOrdIdRow, None)
             self.commits += 1
             self.rows_written += len(journal)
+            JOURNAL_COMMITS.inc()
+            JOURNAL_BATCH.observe(len(journal))
         except Exception as exc:
             # Nothing of these batches may be released: the gateway stops taking orders.
             self.failed = exc
