@@ -71,14 +71,29 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, fmt).replace(tzinfo=UTC)
 
 
-def _get(msg: fix.Message, tag: int) -> str | None:
-    return msg.getField(tag) if msg.isSetField(tag) else None
+Fields = dict[int, str]
 
 
-def _need(msg: fix.Message, tag: int, name: str) -> str:
-    if not msg.isSetField(tag):
+def fields(msg: fix.Message) -> Fields:
+    """Every field of a message by tag, from one serialisation (one call into QuickFIX
+    instead of one per field). Repeating groups are flattened, the last instance wins."""
+    out: Fields = {}
+    for part in msg.toString().split(SOH):
+        tag, sep, value = part.partition("=")
+        if sep:
+            out[int(tag)] = value
+    return out
+
+
+def _get(f: Fields, tag: int) -> str | None:
+    return f.get(tag)
+
+
+def _need(f: Fields, tag: int, name: str) -> str:
+    value = f.get(tag)
+    if value is None:
         raise DecodeError(f"{name} ({tag}) is required")
-    return msg.getField(tag)  # type: ignore[no-any-return]
+    return value
 
 
 def _decimal(text: str, tag: int, name: str) -> Decimal:
@@ -100,26 +115,26 @@ def _enum(table: dict[str, T], text: str, tag: int, name: str, supported: str) -
         ) from None
 
 
-def _side(msg: fix.Message) -> Side:
-    return _enum(_SIDES, _need(msg, 54, "Side"), 54, "Side", "1 (buy), 2 (sell), 5 (sell short)")
+def _side(f: Fields) -> Side:
+    return _enum(_SIDES, _need(f, 54, "Side"), 54, "Side", "1 (buy), 2 (sell), 5 (sell short)")
 
 
-def _ord_type(msg: fix.Message) -> OrdType:
-    return _enum(_ORD_TYPES, _need(msg, 40, "OrdType"), 40, "OrdType", "1 (market), 2 (limit)")
+def _ord_type(f: Fields) -> OrdType:
+    return _enum(_ORD_TYPES, _need(f, 40, "OrdType"), 40, "OrdType", "1 (market), 2 (limit)")
 
 
-def _tif(msg: fix.Message) -> TimeInForce:
-    text = _get(msg, 59)
+def _tif(f: Fields) -> TimeInForce:
+    text = _get(f, 59)
     if text is None:
         return TimeInForce.DAY
     return _enum(_TIFS, text, 59, "TimeInForce", "0 (day), 1 (GTC), 3 (IOC), 4 (FOK)")
 
 
-def _instrument(msg: fix.Message) -> tuple[str | None, str | None]:
-    symbol = _get(msg, 55)
-    security_id = _get(msg, 48)
+def _instrument(f: Fields) -> tuple[str | None, str | None]:
+    symbol = _get(f, 55)
+    security_id = _get(f, 48)
     if security_id is not None:
-        source = _get(msg, 22)
+        source = _get(f, 22)
         if source != ISIN_SOURCE:
             raise DecodeError(
                 f"SecurityIDSource (22) must be 4 (ISIN) with SecurityID (48), got {source!r}"
@@ -127,22 +142,22 @@ def _instrument(msg: fix.Message) -> tuple[str | None, str | None]:
     return symbol, security_id
 
 
-def _poss_dup(msg: fix.Message) -> bool:
-    header = msg.getHeader()
-    return bool(header.isSetField(43) and header.getField(43) == "Y")
+def _poss_dup(f: Fields) -> bool:
+    return f.get(43) == "Y"
 
 
 def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
-    cl_ord_id = _get(msg, 11)
+    f = fields(msg)
+    cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
             raise DecodeError("ClOrdID (11) is required")
-        side = _side(msg)
-        ord_type = _ord_type(msg)
-        tif = _tif(msg)
-        symbol, isin = _instrument(msg)
-        quantity = _decimal(_need(msg, 38, "OrderQty"), 38, "OrderQty")
-        price_text = _get(msg, 44)
+        side = _side(f)
+        ord_type = _ord_type(f)
+        tif = _tif(f)
+        symbol, isin = _instrument(f)
+        quantity = _decimal(_need(f, 38, "OrderQty"), 38, "OrderQty")
+        price_text = _get(f, 44)
         price = _decimal(price_text, 44, "Price") if price_text is not None else None
         return NewOrder(
             session=session,
@@ -154,96 +169,98 @@ def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
             time_in_force=tif,
             quantity=quantity,
             price=price,
-            account=_get(msg, 1),
-            poss_dup=_poss_dup(msg),
+            account=_get(f, 1),
+            poss_dup=_poss_dup(f),
         )
     except DecodeError as exc:
-        return _reject_input(msg, session, "order", str(exc), cl_ord_id)
+        return _reject_input(f, session, "order", str(exc), cl_ord_id)
 
 
 def decode_cancel(msg: fix.Message, session: str) -> CancelOrder | RejectInput:
-    cl_ord_id = _get(msg, 11)
+    f = fields(msg)
+    cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
             raise DecodeError("ClOrdID (11) is required")
         return CancelOrder(
             session=session,
             cl_ord_id=cl_ord_id,
-            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID"),
-            order_id=_get(msg, 37),
-            symbol=_instrument(msg)[0],
-            side=_side(msg),
-            poss_dup=_poss_dup(msg),
+            orig_cl_ord_id=_need(f, 41, "OrigClOrdID"),
+            order_id=_get(f, 37),
+            symbol=_instrument(f)[0],
+            side=_side(f),
+            poss_dup=_poss_dup(f),
         )
     except DecodeError as exc:
-        return _reject_input(msg, session, "cancel", str(exc), cl_ord_id)
+        return _reject_input(f, session, "cancel", str(exc), cl_ord_id)
 
 
 def decode_replace(msg: fix.Message, session: str) -> ReplaceOrder | RejectInput:
-    cl_ord_id = _get(msg, 11)
+    f = fields(msg)
+    cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
             raise DecodeError("ClOrdID (11) is required")
-        price_text = _get(msg, 44)
+        price_text = _get(f, 44)
         return ReplaceOrder(
             session=session,
             cl_ord_id=cl_ord_id,
-            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID"),
-            order_id=_get(msg, 37),
-            symbol=_instrument(msg)[0],
-            side=_side(msg),
-            ord_type=_ord_type(msg),
-            time_in_force=_tif(msg),
-            quantity=_decimal(_need(msg, 38, "OrderQty"), 38, "OrderQty"),
+            orig_cl_ord_id=_need(f, 41, "OrigClOrdID"),
+            order_id=_get(f, 37),
+            symbol=_instrument(f)[0],
+            side=_side(f),
+            ord_type=_ord_type(f),
+            time_in_force=_tif(f),
+            quantity=_decimal(_need(f, 38, "OrderQty"), 38, "OrderQty"),
             price=_decimal(price_text, 44, "Price") if price_text is not None else None,
-            poss_dup=_poss_dup(msg),
+            poss_dup=_poss_dup(f),
         )
     except DecodeError as exc:
-        return _reject_input(msg, session, "replace", str(exc), cl_ord_id)
+        return _reject_input(f, session, "replace", str(exc), cl_ord_id)
 
 
 def decode_status(msg: fix.Message, session: str) -> StatusRequest | RejectInput:
-    cl_ord_id = _get(msg, 11)
+    f = fields(msg)
+    cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
             raise DecodeError("ClOrdID (11) is required")
         return StatusRequest(
             session=session,
             cl_ord_id=cl_ord_id,
-            order_id=_get(msg, 37),
-            symbol=_instrument(msg)[0],
-            side=_side(msg),
+            order_id=_get(f, 37),
+            symbol=_instrument(f)[0],
+            side=_side(f),
         )
     except DecodeError as exc:
-        return _reject_input(msg, session, "business", str(exc), cl_ord_id, reason="0")
+        return _reject_input(f, session, "business", str(exc), cl_ord_id, reason="0")
 
 
 def _reject_input(
-    msg: fix.Message,
+    f: Fields,
     session: str,
     kind: str,
     text: str,
     cl_ord_id: str | None,
     reason: str | None = None,
 ) -> RejectInput:
-    side_text = _get(msg, 54)
-    qty_text = _get(msg, 38)
+    side_text = _get(f, 54)
+    qty_text = _get(f, 38)
     try:
         quantity = Decimal(qty_text) if qty_text is not None else None
     except InvalidOperation:
         quantity = None
-    header = msg.getHeader()
     return RejectInput(
         session=session,
         kind=kind,
         text=text,
         cl_ord_id=cl_ord_id,
-        orig_cl_ord_id=_get(msg, 41),
-        symbol=_get(msg, 55),
+        orig_cl_ord_id=_get(f, 41),
+        symbol=_get(f, 55),
         side=_SIDES.get(side_text) if side_text else None,
         quantity=quantity,
-        ref_msg_type=header.getField(35) if header.isSetField(35) else None,
-        ref_seq_num=int(header.getField(34)) if header.isSetField(34) else None,
+        ref_msg_type=f.get(35),
+        ref_seq_num=int(f[34]) if 34 in f else None,
         reason=reason,
     )
 
@@ -271,121 +288,131 @@ def _new(msg_type: str) -> fix.Message:
     return msg
 
 
+def _message(msg_type: str, body: list[str]) -> fix.Message:
+    """A message from its body fields, parsed once by QuickFIX (one call instead of one
+    per field). The session fills in BeginString, the CompIDs, MsgSeqNum and SendingTime."""
+    msg = fix.Message()
+    msg.setString(
+        f"8=FIX.4.4{SOH}9=0{SOH}35={msg_type}{SOH}{SOH.join(body)}{SOH}10=000{SOH}", False
+    )
+    return msg
+
+
 _FIX44_ORD_REJ_REASONS = frozenset({*(str(i) for i in range(12)), "13", "14", "15", "99"})
 
 
 def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Message:
     """ExecutionReport (8). fix44: the session is FIX 4.4, whose OrdRejReason (103) stops
     at 15."""
-    msg = _new("8")
-    s = msg.setField
-    s(37, ev.order_id)
-    s(11, ev.cl_ord_id)
+    body: list[str] = []
+    add = body.append
+    add(f"37={ev.order_id}")
+    add(f"11={ev.cl_ord_id}")
     if ev.orig_cl_ord_id is not None:
-        s(41, ev.orig_cl_ord_id)
-    s(17, ev.exec_id)
-    s(150, ev.exec_type.value)
-    s(39, ev.ord_status.value)
+        add(f"41={ev.orig_cl_ord_id}")
+    add(f"17={ev.exec_id}")
+    add(f"150={ev.exec_type.value}")
+    add(f"39={ev.ord_status.value}")
     if ev.account is not None:
-        s(1, ev.account)
-    s(55, ev.symbol)
+        add(f"1={ev.account}")
+    add(f"55={ev.symbol}")
     if ev.isin is not None:
-        s(48, ev.isin)
-        s(22, ISIN_SOURCE)
-    s(54, ev.side.value)
-    s(38, fmt_decimal(ev.order_qty))
-    s(40, ev.ord_type.value)
+        add(f"48={ev.isin}")
+        add(f"22={ISIN_SOURCE}")
+    add(f"54={ev.side.value}")
+    add(f"38={fmt_decimal(ev.order_qty)}")
+    add(f"40={ev.ord_type.value}")
     if ev.price is not None:
-        s(44, fmt_decimal(ev.price))
-    s(59, ev.time_in_force.value)
+        add(f"44={fmt_decimal(ev.price)}")
+    add(f"59={ev.time_in_force.value}")
     if ev.currency is not None:
-        s(15, ev.currency)
+        add(f"15={ev.currency}")
     if ev.last_qty is not None:
-        s(32, fmt_decimal(ev.last_qty))
+        add(f"32={fmt_decimal(ev.last_qty)}")
     if ev.last_px is not None:
-        s(31, fmt_decimal(ev.last_px))
+        add(f"31={fmt_decimal(ev.last_px)}")
     if ev.last_mkt is not None:
-        s(30, ev.last_mkt)
-    s(151, fmt_decimal(ev.leaves_qty))
-    s(14, fmt_decimal(ev.cum_qty))
-    s(6, fmt_decimal(ev.avg_px))
-    s(60, fmt_time(ev.transact_time))
+        add(f"30={ev.last_mkt}")
+    add(f"151={fmt_decimal(ev.leaves_qty)}")
+    add(f"14={fmt_decimal(ev.cum_qty)}")
+    add(f"6={fmt_decimal(ev.avg_px)}")
+    add(f"60={fmt_time(ev.transact_time)}")
     if ev.ord_rej_reason is not None and ev.ord_status is OrdStatus.REJECTED:
         reason = ev.ord_rej_reason.value
         if fix44 and reason not in _FIX44_ORD_REJ_REASONS:
             reason = "99"  # 16 and 18 exist from FIX 5.0 on; the Text says which check failed
-        s(103, reason)
+        add(f"103={reason}")
     if ev.text:
-        s(58, ev.text)
-    return msg
+        add(f"58={ev.text}")
+    return _message("8", body)
 
 
 def encode_cancel_reject(ev: CancelRejected) -> fix.Message:
-    msg = _new("9")
-    s = msg.setField
-    s(37, ev.order_id)
-    s(11, ev.cl_ord_id)
-    s(41, ev.orig_cl_ord_id)
-    s(39, ev.ord_status.value)
-    s(434, ev.response_to.value)
-    s(102, ev.reason.value)
-    s(58, ev.text)
-    s(60, fmt_time(ev.transact_time))
-    return msg
+    body: list[str] = []
+    add = body.append
+    add(f"37={ev.order_id}")
+    add(f"11={ev.cl_ord_id}")
+    add(f"41={ev.orig_cl_ord_id}")
+    add(f"39={ev.ord_status.value}")
+    add(f"434={ev.response_to.value}")
+    add(f"102={ev.reason.value}")
+    add(f"58={ev.text}")
+    add(f"60={fmt_time(ev.transact_time)}")
+    return _message("9", body)
 
 
 def encode_business_reject(ev: BusinessRejected) -> fix.Message:
-    msg = _new("j")
-    s = msg.setField
+    body: list[str] = []
+    add = body.append
     if ev.ref_seq_num is not None:
-        s(45, str(ev.ref_seq_num))
-    s(372, ev.ref_msg_type or "?")
+        add(f"45={ev.ref_seq_num}")
+    add(f"372={ev.ref_msg_type or '?'}")
     if ev.ref_id:
-        s(379, ev.ref_id)
-    s(380, ev.reason)
-    s(58, ev.text)
-    return msg
+        add(f"379={ev.ref_id}")
+    add(f"380={ev.reason}")
+    add(f"58={ev.text}")
+    return _message("j", body)
 
 
 # -- to and from venues ----------------------------------------------------------------------
 
 
 def encode_child_new(ev: ChildOrderSent) -> fix.Message:
-    msg = _new("D")
-    s = msg.setField
-    s(11, ev.child_id)
-    s(55, ev.symbol)
-    s(48, ev.isin)
-    s(22, ISIN_SOURCE)
-    s(54, ev.side.value)
-    s(38, fmt_decimal(ev.quantity))
-    s(40, ev.ord_type.value)
+    body: list[str] = []
+    add = body.append
+    add(f"11={ev.child_id}")
+    add(f"55={ev.symbol}")
+    add(f"48={ev.isin}")
+    add(f"22={ISIN_SOURCE}")
+    add(f"54={ev.side.value}")
+    add(f"38={fmt_decimal(ev.quantity)}")
+    add(f"40={ev.ord_type.value}")
     if ev.price is not None:
-        s(44, fmt_decimal(ev.price))
-    s(59, ev.time_in_force.value)
-    s(60, fmt_time(ev.transact_time))
-    return msg
+        add(f"44={fmt_decimal(ev.price)}")
+    add(f"59={ev.time_in_force.value}")
+    add(f"60={fmt_time(ev.transact_time)}")
+    return _message("D", body)
 
 
 def encode_child_cancel(ev: ChildCancelSent) -> fix.Message:
-    msg = _new("F")
-    s = msg.setField
-    s(11, ev.child_id)
-    s(41, ev.orig_child_id)
-    s(55, ev.symbol)
-    s(54, ev.side.value)
-    s(38, fmt_decimal(ev.quantity))
-    s(60, fmt_time(ev.transact_time))
-    return msg
+    body: list[str] = []
+    add = body.append
+    add(f"11={ev.child_id}")
+    add(f"41={ev.orig_child_id}")
+    add(f"55={ev.symbol}")
+    add(f"54={ev.side.value}")
+    add(f"38={fmt_decimal(ev.quantity)}")
+    add(f"60={fmt_time(ev.transact_time)}")
+    return _message("F", body)
 
 
 def encode_child_status(ev: ChildStatusSent) -> fix.Message:
-    msg = _new("H")
-    s = msg.setField
-    s(11, ev.child_id)
-    s(55, ev.symbol)
-    s(54, ev.side.value)
-    return msg
+    body: list[str] = []
+    add = body.append
+    add(f"11={ev.child_id}")
+    add(f"55={ev.symbol}")
+    add(f"54={ev.side.value}")
+    return _message("H", body)
 
 
 def encode_market_data_request(req_id: str, symbols: list[str], depth: int = 5) -> fix.Message:
@@ -406,8 +433,9 @@ def encode_market_data_request(req_id: str, symbols: list[str], depth: int = 5) 
 
 
 def decode_venue_execution(msg: fix.Message, venue: str, mic: str) -> VenueExecution:
-    g = msg.getField
-    has = msg.isSetField
+    f = fields(msg)
+    g = f.__getitem__
+    has = f.__contains__
     exec_type = _EXEC_TYPES[g(150)]
     ord_status = _ORD_STATUSES[g(39)]
     last_qty = Decimal(g(32)) if has(32) else Decimal(0)
@@ -430,13 +458,14 @@ def decode_venue_execution(msg: fix.Message, venue: str, mic: str) -> VenueExecu
         commission=Decimal(g(12)) if has(12) else None,
         text=g(58) if has(58) else None,
         transact_time=parse_time(g(60)) if has(60) else None,
-        poss_dup=_poss_dup(msg),
+        poss_dup=_poss_dup(f),
     )
 
 
 def decode_venue_cancel_reject(msg: fix.Message, venue: str) -> VenueCancelReject:
-    g = msg.getField
-    has = msg.isSetField
+    f = fields(msg)
+    g = f.__getitem__
+    has = f.__contains__
     status = _ORD_STATUSES.get(g(39)) if has(39) else None
     if has(102) and g(102) == "1":
         status = None  # unknown order at the venue

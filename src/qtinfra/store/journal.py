@@ -17,22 +17,22 @@ import json
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Engine
 
 from qtinfra.domain.events import Event
 from qtinfra.domain.orders import Order
 from qtinfra.errors import StorageError
 from qtinfra.oms.manager import ChildOrder, Outbox
 from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS
-from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
+from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, OrderRow
 
 log = structlog.get_logger(__name__)
 
@@ -164,23 +164,58 @@ def batch_from_outbox(
     return batch
 
 
-def _keyed(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Rows for an executemany UPDATE: the key bound as b_<key>, values as v_<column>
-    (SQLAlchemy reserves the column names themselves)."""
-    return [{f"b_{key}": r[key], **{f"v_{c}": v for c, v in r.items() if c != key}} for r in rows]
+def _sqlite_value(value: Any) -> Any:
+    """What the SQLAlchemy column types would store on SQLite: Decimal as text, UTC time as
+    naive ISO text with microseconds."""
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)
+    if kind is datetime:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every qtinfra timestamp is timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value
 
 
-def _update_by_key(model: Any, key: str) -> Any:
-    columns = [c.name for c in model.__table__.columns if c.name != key]
-    return (
-        update(model)
-        .where(getattr(model, key) == bindparam(f"b_{key}"))
-        .values({c: bindparam(f"v_{c}") for c in columns})
-    )
+def _pg_value(value: Any) -> Any:
+    if type(value) is datetime and value.tzinfo is None:
+        raise ValueError("naive datetime: every qtinfra timestamp is timezone-aware UTC")
+    return value
 
 
-_UPDATE_ORDER = _update_by_key(OrderRow, "order_id")
-_UPDATE_CHILD = _update_by_key(ChildOrderRow, "child_id")
+@dataclass(frozen=True)
+class _Table:
+    """Pre-built DBAPI statements for one table: the hot path goes straight to the driver's
+    executemany, without SQLAlchemy's per-row statement machinery."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: str
+
+    def insert(self, mark: str) -> str:
+        return (
+            f"INSERT INTO {self.name} ({', '.join(self.columns)}) "
+            f"VALUES ({', '.join(mark for _ in self.columns)})"
+        )
+
+    def update(self, mark: str) -> str:
+        sets = ", ".join(f"{c} = {mark}" for c in self.columns if c != self.key)
+        return f"UPDATE {self.name} SET {sets} WHERE {self.key} = {mark}"
+
+    def update_params(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return (*(row[c] for c in self.columns if c != self.key), row[self.key])
+
+
+def _table(model: Any, key: str) -> _Table:
+    columns = tuple(c.name for c in model.__table__.columns)
+    return _Table(model.__tablename__, columns, key)
+
+
+_JOURNAL = _Table("journal", ("ts", "kind", "session", "order_id", "payload"), "seq")
+_ORDERS = _table(OrderRow, "order_id")
+_CHILDREN = _table(ChildOrderRow, "child_id")
+_EXECUTIONS = _table(ExecutionRow, "exec_id")
+_CL_ORD_IDS = _table(ClOrdIdRow, "cl_ord_id")
 
 
 class JournalWriter:
@@ -287,17 +322,21 @@ class JournalWriter:
         messages: list[dict[str, Any]] = []
         while self._messages:
             messages.append(self._messages.popleft())
+        journal = messages + [r for b in batches for r in b.journal]
         try:
             with self.engine.begin() as conn:
-                journal = messages + [r for b in batches for r in b.journal]
-                if journal:
-                    conn.execute(insert(JournalRow), journal)
-                self._write(conn, batches, "new_orders", OrderRow, None)
-                self._write(conn, batches, "changed_orders", None, _UPDATE_ORDER)
-                self._write(conn, batches, "new_children", ChildOrderRow, None)
-                self._write(conn, batches, "changed_children", None, _UPDATE_CHILD)
-                self._write(conn, batches, "executions", ExecutionRow, None)
-                self._write(conn, batches, "cl_ord_ids", ClOrdIdRow, None)
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    write = self._writer(cursor)
+                    write(_JOURNAL, journal, update=False)
+                    write(_ORDERS, [r for b in batches for r in b.new_orders], update=False)
+                    write(_ORDERS, [r for b in batches for r in b.changed_orders], update=True)
+                    write(_CHILDREN, [r for b in batches for r in b.new_children], update=False)
+                    write(_CHILDREN, [r for b in batches for r in b.changed_children], update=True)
+                    write(_EXECUTIONS, [r for b in batches for r in b.executions], update=False)
+                    write(_CL_ORD_IDS, [r for b in batches for r in b.cl_ord_ids], update=False)
+                finally:
+                    cursor.close()
             self.commits += 1
             self.rows_written += len(journal)
             JOURNAL_COMMITS.inc()
@@ -315,21 +354,22 @@ class JournalWriter:
                 except Exception:
                     log.exception("release_failed")
 
-    @staticmethod
-    def _write(
-        conn: Any,
-        batches: Iterable[PersistBatch],
-        attr: str,
-        model: type[Any] | None,
-        stmt: Any,
-    ) -> None:
-        rows = [r for b in batches for r in getattr(b, attr)]
-        if not rows:
-            return
-        if model is not None:
-            conn.execute(insert(model), rows)
-            return
-        key = "order_id" if attr == "changed_orders" else "child_id"
-        # Several batches may carry the same row: the last snapshot wins.
-        latest = {r[key]: r for r in rows}
-        conn.execute(stmt, _keyed(list(latest.values()), key))
+    def _writer(self, cursor: Any) -> Any:
+        sqlite = self.engine.dialect.name == "sqlite"
+        mark = "?" if sqlite else "%s"
+        convert = _sqlite_value if sqlite else _pg_value
+
+        def write(table: _Table, rows: list[dict[str, Any]], update: bool) -> None:
+            if not rows:
+                return
+            if update:
+                # Several batches may carry the same row: the last snapshot wins.
+                latest = {r[table.key]: r for r in rows}
+                params = [tuple(map(convert, table.update_params(r))) for r in latest.values()]
+                cursor.executemany(table.update(mark), params)
+            else:
+                columns = table.columns
+                params = [tuple([convert(r[c]) for c in columns]) for r in rows]
+                cursor.executemany(table.insert(mark), params)
+
+        return write
