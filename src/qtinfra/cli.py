@@ -34,7 +34,8 @@ def _config(args: argparse.Namespace) -> QtinfraConfig:
     config = load_config(Path(args.config_dir) if args.config_dir else None)
     gateway_updates: dict[str, object] = {}
     if getattr(args, "database_url", None):
-        gateway_updates["database_url"] = args.database_url
+        # The command line wins over QTINFRA_DATABASE_URL, which wins over gateway.toml.
+        os.environ["QTINFRA_DATABASE_URL"] = args.database_url
     if getattr(args, "no_venues", False):
         gateway_updates["start_venues"] = False
     if gateway_updates:

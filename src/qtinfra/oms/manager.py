@@ -410,6 +410,15 @@ class OrderManager:
         order_id = self.by_cl_ord_id.get((cmd.session, cmd.orig_cl_ord_id))
         order = self._lookup(order_id)
         if (cmd.session, cmd.cl_ord_id) in self.by_cl_ord_id:
+            taken = self._lookup(self.by_cl_ord_id[(cmd.session, cmd.cl_ord_id)])
+            if cmd.poss_dup and taken is not None:
+                # A PossDup resend of a request already taken: its current state, once.
+                self._report(
+                    taken,
+                    ExecType.ORDER_STATUS,
+                    text="possible duplicate: request already received",
+                )
+                return None
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
