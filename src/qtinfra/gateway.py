@@ -1,8 +1,9 @@
 """The gateway process: wires storage, the sequencer, the FIX sessions and operations.
 
-Start order: database (migrate, rebuild open orders) -> journal writer -> sequencer ->
-venue initiators -> client acceptor -> ops endpoint. Stop is the reverse, so clients are
-logged out first and everything they were told is committed before the process ends.
+`start` migrates the database, rebuilds open orders and builds the QuickFIX acceptor and
+initiator; `run` is the one business thread, polling both and committing and releasing
+after each round (see oms/sequencer.py). Shutdown logs out clients first, then venues,
+and commits everything before the process ends.
 """
 
 from __future__ import annotations
@@ -190,17 +191,6 @@ class Gateway:
                 idle = min(idle + 0.0002, 0.001)
                 time.sleep(idle)
         self._shutdown()
-
-    def wait_for_venues(self, timeout: float = 20.0) -> bool:
-        """True once every venue session is logged on and has sent market data (call from
-        another thread while `run` is going)."""
-        deadline = time.monotonic() + timeout
-        names = {v.name for v in self.config.venues}
-        while time.monotonic() < deadline:
-            if names <= self.manager.venues_up and names <= set(self.manager.quotes):
-                return True
-            time.sleep(0.05)
-        return False
 
     def _shutdown(self) -> None:
         """Log out every session (clients first), keep polling until the Logouts are

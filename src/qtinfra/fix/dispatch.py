@@ -1,6 +1,6 @@
 """Release: turn journaled events into FIX messages and send them.
 
-Runs on the journal writer thread, after the events' group commit.
+Runs on the gateway's business thread, right after the events' group commit.
 """
 
 from __future__ import annotations

@@ -50,26 +50,32 @@ class JournalLog(fix.Log):  # type: ignore[misc]
 
     def onIncoming(self, raw: str) -> None:
         try:
-            if "\x0135=A\x01" in raw:
+            if "\x01554=" in raw or "\x01925=" in raw:
                 raw = mask_password(raw)
-            self.writer.record_message("fix.in", self.key or "", raw, utc_now())
+            ts = utc_now()
+            self.writer.record_message("fix.in", self.key or "", raw, ts)
             if self.key is not None:
-                self.registry.received_key(self.key)
+                self.registry.received_key(self.key, ts)
         except Exception:  # an exception escaping into QuickFIX ends the process
             log.exception("journal_log_failed")
 
     def onOutgoing(self, raw: str) -> None:
         try:
-            if "\x0135=A\x01" in raw:
+            if "\x01554=" in raw or "\x01925=" in raw:
                 raw = mask_password(raw)
-            self.writer.record_message("fix.out", self.key or "", raw, utc_now())
+            ts = utc_now()
+            self.writer.record_message("fix.out", self.key or "", raw, ts)
             if self.key is not None:
-                self.registry.sent_key(self.key)
+                self.registry.sent_key(self.key, ts)
         except Exception:
             log.exception("journal_log_failed")
 
     def onEvent(self, text: str) -> None:
         try:
+            # QuickFIX quotes whole messages in some events ("Session not found for
+            # incoming message: 8=FIX.4.4|...|554=secret|..."): masked like messages.
+            if "\x01554=" in text or "\x01925=" in text:
+                text = mask_password(text)
             self.writer.record("fix.event", text, self.key)
         except Exception:
             log.exception("journal_log_failed")

@@ -10,7 +10,6 @@ from typing import Any
 
 import quickfix as fix
 
-from qtinfra.domain.values import utc_now
 from qtinfra.ops.metrics import FIX_MESSAGES, SESSION_LOGGED_ON
 
 
@@ -26,7 +25,8 @@ class _Entry:
 
 
 class SessionRegistry:
-    """Thread-safe enough for its use: QuickFIX threads write, the ops thread reads."""
+    """The business thread writes (through QuickFIX callbacks and the journal log), the
+    ops HTTP thread reads snapshots."""
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
@@ -71,16 +71,16 @@ class SessionRegistry:
         entry = self._entries.get(key)
         return bool(entry and entry.logged_on)
 
-    def received_key(self, key: str) -> None:
+    def received_key(self, key: str, ts: datetime) -> None:
         entry = self._entries.get(key)
         if entry is not None:
-            entry.last_in = utc_now()
+            entry.last_in = ts
             entry.counter_in.inc()
 
-    def sent_key(self, key: str) -> None:
+    def sent_key(self, key: str, ts: datetime) -> None:
         entry = self._entries.get(key)
         if entry is not None:
-            entry.last_out = utc_now()
+            entry.last_out = ts
             entry.counter_out.inc()
 
     def snapshot(self) -> list[dict[str, Any]]:

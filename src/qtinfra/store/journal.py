@@ -49,15 +49,22 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot journal {type(value).__name__}")
 
 
+_PLAIN = (str, int, bool, type(None))
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def event_payload(event: Event) -> str:
-    """Canonical JSON of an event: its fields in declaration order, Decimals as strings."""
+    """Canonical JSON of an event: its fields in declaration order, Decimals as plain
+    strings, enumerations as their FIX codes, timestamps in ISO 8601 UTC."""
     cls = type(event)
     names = _FIELDS.get(cls)
     if names is None:
         names = _FIELDS[cls] = tuple(f.name for f in fields(event))
-    return json.dumps(
-        {n: getattr(event, n) for n in names}, default=_json_default, separators=(",", ":")
-    )
+    doc = {}
+    for name in names:
+        value = getattr(event, name)
+        doc[name] = value if isinstance(value, _PLAIN) else _json_default(value)
+    return _ENCODE(doc)
 
 
 def order_row(order: Order) -> dict[str, Any]:
@@ -219,7 +226,8 @@ _CL_ORD_IDS = _table(ClOrdIdRow, "cl_ord_id")
 
 
 class JournalWriter:
-    """The single writer thread; see the module docstring."""
+    """Group commit then release, synchronously (`write`) or on its own thread
+    (`start`/`submit`); see the module docstring."""
 
     def __init__(
         self,
