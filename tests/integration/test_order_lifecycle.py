@@ -444,3 +444,23 @@ def test_metrics_and_sessions_endpoints(deployment: Deployment) -> None:
     venue_rows = [r for r in rows if r["kind"] == "venue"]
     assert len(venue_rows) == 3 and all(r["logged_on"] for r in venue_rows)
     assert all(r["next_seq_out"] > 1 for r in venue_rows)
+
+
+def test_logon_from_unknown_comp_id_is_refused_and_journaled(deployment: Deployment) -> None:
+    stranger = deployment.client("STRANGER", password="stranger-secret", wait=False)
+    try:
+        assert not stranger.logged_on.wait(2)
+    finally:
+        stranger.stop()
+        deployment.clients.remove(stranger)
+
+    def refused() -> list[str]:
+        return [
+            r.payload
+            for r in deployment.journal(kind="fix.event")
+            if "Session not found" in r.payload and "49=STRANGER" in r.payload
+        ]
+
+    assert wait_until(refused, 5)
+    assert all("stranger-secret" not in p for p in refused())
+    assert all("stranger-secret" not in r.payload for r in deployment.journal(kind="fix.in"))

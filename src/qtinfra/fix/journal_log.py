@@ -13,6 +13,7 @@ import structlog
 
 from qtinfra.domain.values import utc_now
 from qtinfra.fix.sessions import SessionRegistry
+from qtinfra.ops.metrics import REJECTS
 from qtinfra.store.journal import JournalWriter
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,11 @@ class JournalLog(fix.Log):  # type: ignore[misc]
             if "\x01554=" in text or "\x01925=" in text:
                 text = mask_password(text)
             self.writer.record("fix.event", text, self.key)
+            if self.key is None and text.startswith("Session not found"):
+                # A Logon for a CompID no session is configured for: QuickFIX closes the
+                # connection without a Logout; the journal and the reject counter keep it.
+                REJECTS.labels("logon").inc()
+                log.warning("logon_unknown_session", message=text.replace("\x01", "|"))
         except Exception:
             log.exception("journal_log_failed")
 
