@@ -58,9 +58,21 @@ def fmt_decimal(value: Decimal) -> str:
     return text or "0"
 
 
+# (whole second, its formatted prefix): replaced as one object, so threads never see a
+# second paired with another second's text.
+_second: tuple[datetime | None, str] = (None, "")
+
+
 def fmt_time(value: datetime) -> str:
     """UTCTimestamp with microseconds (MiFID II RTS 25)."""
-    return value.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S.%f")
+    global _second
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    second = value.replace(microsecond=0)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, second.strftime("%Y%m%d-%H:%M:%S."))
+    return f"{cached[1]}{value.microsecond:06d}"
 
 
 def parse_time(text: str) -> datetime:

@@ -33,6 +33,7 @@ from qtinfra.errors import StorageError
 from qtinfra.oms.manager import ChildOrder, Outbox
 from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS
 from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, OrderRow
+from qtinfra.store.types import ExactDecimal, UTCDateTime
 
 log = structlog.get_logger(__name__)
 
@@ -171,33 +172,27 @@ def batch_from_outbox(
     return batch
 
 
-def _sqlite_value(value: Any) -> Any:
-    """What the SQLAlchemy column types would store on SQLite: Decimal as text, UTC time as
-    naive ISO text with microseconds."""
-    kind = type(value)
-    if kind is Decimal:
-        return str(value)
-    if kind is datetime:
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: every qtinfra timestamp is timezone-aware UTC")
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    return value
-
-
-def _pg_value(value: Any) -> Any:
-    if type(value) is datetime and value.tzinfo is None:
+def _sqlite_time(value: datetime) -> str:
+    """A UTC timestamp as SQLAlchemy's SQLite DateTime stores it: naive ISO text with
+    microseconds."""
+    if value.tzinfo is None:
         raise ValueError("naive datetime: every qtinfra timestamp is timezone-aware UTC")
-    return value
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 @dataclass(frozen=True)
 class _Table:
     """Pre-built DBAPI statements for one table: the hot path goes straight to the driver's
-    executemany, without SQLAlchemy's per-row statement machinery."""
+    executemany, without SQLAlchemy's per-row statement machinery. Decimal and timestamp
+    columns are converted the way the column types (store/types.py) would."""
 
     name: str
     columns: tuple[str, ...]
     key: str
+    decimals: frozenset[str] = frozenset()
+    times: frozenset[str] = frozenset()
 
     def insert(self, mark: str) -> str:
         return (
@@ -209,16 +204,52 @@ class _Table:
         sets = ", ".join(f"{c} = {mark}" for c in self.columns if c != self.key)
         return f"UPDATE {self.name} SET {sets} WHERE {self.key} = {mark}"
 
-    def update_params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return (*(row[c] for c in self.columns if c != self.key), row[self.key])
+    def params(self, sqlite: bool, update: bool) -> Callable[[dict[str, Any]], list[Any]]:
+        """row -> statement parameters (for an UPDATE the key goes last)."""
+        order = (
+            [c for c in self.columns if c != self.key] + [self.key]
+            if update
+            else list(self.columns)
+        )
+        decimals = [i for i, c in enumerate(order) if c in self.decimals]
+        times = [i for i, c in enumerate(order) if c in self.times]
+
+        def convert(row: dict[str, Any]) -> list[Any]:
+            values = [row[c] for c in order]
+            for i in times:
+                value = values[i]
+                if value is not None:
+                    values[i] = _sqlite_time(value) if sqlite else _aware(value)
+            if sqlite:
+                for i in decimals:
+                    value = values[i]
+                    if value is not None:
+                        values[i] = str(value)
+            return values
+
+        return convert
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: every qtinfra timestamp is timezone-aware UTC")
+    return value
 
 
 def _table(model: Any, key: str) -> _Table:
-    columns = tuple(c.name for c in model.__table__.columns)
-    return _Table(model.__tablename__, columns, key)
+    columns = model.__table__.columns
+    return _Table(
+        model.__tablename__,
+        tuple(c.name for c in columns),
+        key,
+        frozenset(c.name for c in columns if isinstance(c.type, ExactDecimal)),
+        frozenset(c.name for c in columns if isinstance(c.type, UTCDateTime)),
+    )
 
 
-_JOURNAL = _Table("journal", ("ts", "kind", "session", "order_id", "payload"), "seq")
+_JOURNAL = _Table(
+    "journal", ("ts", "kind", "session", "order_id", "payload"), "seq", times=frozenset({"ts"})
+)
 _ORDERS = _table(OrderRow, "order_id")
 _CHILDREN = _table(ChildOrderRow, "child_id")
 _EXECUTIONS = _table(ExecutionRow, "exec_id")
@@ -247,12 +278,19 @@ class JournalWriter:
         self.failed: BaseException | None = None
         self.commits = 0
         self.rows_written = 0
+        self._raw: Any = None
+        self._sqlite = False
 
     def start(self) -> None:
         self._thread.start()
 
     def submit(self, batch: PersistBatch) -> None:
         self._batches.put(batch)
+
+    @property
+    def pending(self) -> int:
+        """Recorded messages waiting for the next commit."""
+        return len(self._messages)
 
     def record_message(self, kind: str, session: str, raw: str, ts: datetime) -> None:
         """Journal a FIX message (kind fix.in / fix.out). Safe from any thread."""
@@ -277,6 +315,7 @@ class JournalWriter:
         self._stopping = True
         self._batches.put(None)
         self._thread.join(timeout)
+        self.close()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything submitted so far is committed and released."""
@@ -332,19 +371,23 @@ class JournalWriter:
             messages.append(self._messages.popleft())
         journal = messages + [r for b in batches for r in b.journal]
         try:
-            with self.engine.begin() as conn:
-                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                try:
-                    write = self._writer(cursor)
-                    write(_JOURNAL, journal, update=False)
-                    write(_ORDERS, [r for b in batches for r in b.new_orders], update=False)
-                    write(_ORDERS, [r for b in batches for r in b.changed_orders], update=True)
-                    write(_CHILDREN, [r for b in batches for r in b.new_children], update=False)
-                    write(_CHILDREN, [r for b in batches for r in b.changed_children], update=True)
-                    write(_EXECUTIONS, [r for b in batches for r in b.executions], update=False)
-                    write(_CL_ORD_IDS, [r for b in batches for r in b.cl_ord_ids], update=False)
-                finally:
-                    cursor.close()
+            connection = self._connection()
+            cursor = connection.cursor()
+            try:
+                write = self._writer(cursor)
+                write(_JOURNAL, journal, update=False)
+                write(_ORDERS, [r for b in batches for r in b.new_orders], update=False)
+                write(_ORDERS, [r for b in batches for r in b.changed_orders], update=True)
+                write(_CHILDREN, [r for b in batches for r in b.new_children], update=False)
+                write(_CHILDREN, [r for b in batches for r in b.changed_children], update=True)
+                write(_EXECUTIONS, [r for b in batches for r in b.executions], update=False)
+                write(_CL_ORD_IDS, [r for b in batches for r in b.cl_ord_ids], update=False)
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                cursor.close()
             self.commits += 1
             self.rows_written += len(journal)
             JOURNAL_COMMITS.inc()
@@ -362,22 +405,32 @@ class JournalWriter:
                 except Exception:
                     log.exception("release_failed")
 
+    def _connection(self) -> Any:
+        """The writer's own DBAPI connection, kept for its life (no pool checkout and no
+        SQLAlchemy transaction object per commit)."""
+        if self._raw is None:
+            self._raw = self.engine.raw_connection()
+            self._sqlite = self.engine.dialect.name == "sqlite"
+        return self._raw
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+
     def _writer(self, cursor: Any) -> Any:
-        sqlite = self.engine.dialect.name == "sqlite"
+        sqlite = self._sqlite
         mark = "?" if sqlite else "%s"
-        convert = _sqlite_value if sqlite else _pg_value
 
         def write(table: _Table, rows: list[dict[str, Any]], update: bool) -> None:
             if not rows:
                 return
+            convert = table.params(sqlite, update)
             if update:
                 # Several batches may carry the same row: the last snapshot wins.
                 latest = {r[table.key]: r for r in rows}
-                params = [tuple(map(convert, table.update_params(r))) for r in latest.values()]
-                cursor.executemany(table.update(mark), params)
+                cursor.executemany(table.update(mark), [convert(r) for r in latest.values()])
             else:
-                columns = table.columns
-                params = [tuple([convert(r[c]) for c in columns]) for r in rows]
-                cursor.executemany(table.insert(mark), params)
+                cursor.executemany(table.insert(mark), [convert(r) for r in rows])
 
         return write
