@@ -17,9 +17,8 @@ import pytest
 import quickfix as fix
 from sqlalchemy.engine import make_url
 
+from qtinfra.store.quickfix_sql import QUICKFIX_POSTGRESQL_TABLES
 from tests.helpers import free_port, make_self_signed_cert, wait_until
-
-DDL = Path(__file__).with_name("quickfix_postgresql.sql")
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +62,7 @@ def test_postgresql_store_persists_sequence_numbers_and_messages(
 ) -> None:
     conninfo = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(DDL.read_text())
+        conn.execute(QUICKFIX_POSTGRESQL_TABLES)
 
     settings = _store_settings(tmp_path, pg_url)
     session_id = fix.SessionID("FIX.4.4", "QTGW", "CLIENT1")

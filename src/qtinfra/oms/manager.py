@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+import structlog
+
 from qtinfra.domain.commands import (
     CancelOrder,
     Command,
@@ -51,6 +53,8 @@ from qtinfra.risk.validation import Rejection, check_terms, resolve_instrument
 from qtinfra.routing.router import RoutingRequest, plan_routes
 
 NONE_ID = "NONE"
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True, eq=False)
@@ -750,6 +754,17 @@ class OrderManager:
         self._send_children(order, routes)
 
     def _refuse_pending_too_late(self, order: Order) -> None:
+        assert order.pending is not None
+        what = "cancel" if order.pending.kind is ChangeKind.CANCEL else "replace"
+        self._refuse_pending(
+            order,
+            CxlRejReason.TOO_LATE_TO_CANCEL,
+            f"too late to {what}: order is {order.status.name} with CumQty {order.cum_qty}",
+        )
+
+    def _refuse_pending(self, order: Order, reason: CxlRejReason, text: str) -> None:
+        """The client's pending cancel/replace cannot complete: OrderCancelReject, and the
+        order goes on with the status its fills imply."""
         change = order.drop_pending()
         self._touch(order)
         self._cancel_reject(
@@ -759,9 +774,8 @@ class OrderManager:
             CxlRejResponseTo.CANCEL
             if change.kind is ChangeKind.CANCEL
             else CxlRejResponseTo.REPLACE,
-            CxlRejReason.TOO_LATE_TO_CANCEL,
-            f"too late to {'cancel' if change.kind is ChangeKind.CANCEL else 'replace'}: "
-            f"order is {order.status.name} with CumQty {order.cum_qty}",
+            reason,
+            text,
             order,
         )
 
@@ -769,7 +783,17 @@ class OrderManager:
 
     def _on_venue_execution(self, cmd: VenueExecution) -> None:
         child = self.children.get(cmd.orig_child_id or "") or self.children.get(cmd.child_id)
-        if child is None or cmd.exec_id in child.exec_ids:
+        if child is None:
+            # Not one of ours, or of an order already done and forgotten: the raw report is
+            # in the journal; nothing reaches a client.
+            log.warning(
+                "venue_report_for_unknown_child",
+                venue=cmd.venue,
+                child_id=cmd.child_id,
+                exec_type=cmd.exec_type.value,
+            )
+            return
+        if cmd.exec_id in child.exec_ids:
             return
         child.exec_ids.add(cmd.exec_id)
         order = self.orders[child.order_id]
@@ -877,19 +901,11 @@ class OrderManager:
         elif not child.status.is_done:
             child.cancel_requested = False
             if order is not None and order.pending is not None and not order.status.is_done:
-                change = order.drop_pending()
-                self._touch(order)
-                self._cancel_reject(
-                    order.session,
-                    change.cl_ord_id,
-                    order.cl_ord_id,
-                    CxlRejResponseTo.CANCEL
-                    if change.kind is ChangeKind.CANCEL
-                    else CxlRejResponseTo.REPLACE,
+                self._refuse_pending(
+                    order,
                     CxlRejReason.BROKER_OPTION,
                     f"venue {cmd.venue} refused to cancel its part of the order"
                     + (f": {cmd.text}" if cmd.text else ""),
-                    order,
                 )
         self._touch_child(child)
         if order is not None:

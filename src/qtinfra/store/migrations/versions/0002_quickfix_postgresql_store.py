@@ -13,37 +13,17 @@ from __future__ import annotations
 
 from alembic import op
 
+from qtinfra.store.quickfix_sql import QUICKFIX_POSTGRESQL_TABLES
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-_TABLES = """
-CREATE TABLE IF NOT EXISTS sessions (
-  beginstring CHAR(8) NOT NULL,
-  sendercompid VARCHAR(64) NOT NULL,
-  targetcompid VARCHAR(64) NOT NULL,
-  session_qualifier VARCHAR(64) NOT NULL,
-  creation_time TIMESTAMP NOT NULL,
-  incoming_seqnum INTEGER NOT NULL,
-  outgoing_seqnum INTEGER NOT NULL,
-  PRIMARY KEY (beginstring, sendercompid, targetcompid, session_qualifier)
-);
-CREATE TABLE IF NOT EXISTS messages (
-  beginstring CHAR(8) NOT NULL,
-  sendercompid VARCHAR(64) NOT NULL,
-  targetcompid VARCHAR(64) NOT NULL,
-  session_qualifier VARCHAR(64) NOT NULL,
-  msgseqnum INTEGER NOT NULL,
-  message TEXT NOT NULL,
-  PRIMARY KEY (beginstring, sendercompid, targetcompid, session_qualifier, msgseqnum)
-);
-"""
-
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_TABLES)
+        op.execute(QUICKFIX_POSTGRESQL_TABLES)
 
 
 def downgrade() -> None:

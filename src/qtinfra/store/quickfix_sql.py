@@ -1,7 +1,8 @@
--- Tables QuickFIX's PostgreSQL message store (PostgreSQLStoreFactory) reads and writes:
--- per-session sequence numbers and the messages kept for resend. Taken from QuickFIX's
--- src/sql/postgresql/sessions_table.sql and messages_table.sql (quickfix/quickfix on
--- GitHub; the Python sdist does not ship them), made idempotent with IF NOT EXISTS.
+"""The tables QuickFIX's PostgreSQL message store (PostgreSQLStoreFactory) reads and writes:
+per-session sequence numbers and the messages kept for resend. QuickFIX's own DDL
+(src/sql/postgresql/sessions_table.sql and messages_table.sql), made idempotent."""
+
+QUICKFIX_POSTGRESQL_TABLES = """
 CREATE TABLE IF NOT EXISTS sessions (
   beginstring CHAR(8) NOT NULL,
   sendercompid VARCHAR(64) NOT NULL,
@@ -12,7 +13,6 @@ CREATE TABLE IF NOT EXISTS sessions (
   outgoing_seqnum INTEGER NOT NULL,
   PRIMARY KEY (beginstring, sendercompid, targetcompid, session_qualifier)
 );
-
 CREATE TABLE IF NOT EXISTS messages (
   beginstring CHAR(8) NOT NULL,
   sendercompid VARCHAR(64) NOT NULL,
@@ -22,3 +22,4 @@ CREATE TABLE IF NOT EXISTS messages (
   message TEXT NOT NULL,
   PRIMARY KEY (beginstring, sendercompid, targetcompid, session_qualifier, msgseqnum)
 );
+"""
