@@ -26,13 +26,17 @@ def test_run_starts_venues_and_sigterm_stops_everything_cleanly(tmp_path: Path) 
     d = Deployment(root=tmp_path, database_url=f"sqlite:///{tmp_path / 'qtinfra.db'}")
     d.write_config()
     gateway_toml = d.config_dir / "gateway.toml"
-    gateway_toml.write_text(gateway_toml.read_text().replace("start_venues = false", ""))
-    log = (tmp_path / "run.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qtinfra.cli", "--config-dir", str(d.config_dir), "run"],
-        stdout=log,
-        stderr=log,
+    # The client sessions come from --sessions (an operator's own file), not gateway.toml.
+    own_sessions = tmp_path / "operator-sessions.cfg"
+    (tmp_path / "clients.cfg").rename(own_sessions)
+    gateway_toml.write_text(
+        gateway_toml.read_text()
+        .replace("start_venues = false", "")
+        .replace(str(tmp_path / "clients.cfg"), "/nonexistent/clients.cfg")
     )
+    log = (tmp_path / "run.log").open("wb")
+    cli = [sys.executable, "-m", "qtinfra.cli", "--config-dir", str(d.config_dir), "run"]
+    proc = subprocess.Popen([*cli, "--sessions", str(own_sessions)], stdout=log, stderr=log)
     try:
         d.venues = {}  # started by `qtinfra run`, not by the test
         assert wait_until(
