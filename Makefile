@@ -25,7 +25,9 @@ QUICKFIX_VERSION  := 1.16.0
 QUICKFIX_CPPFLAGS := -DHAVE_SSL=1 -DHAVE_POSTGRESQL=1 -I/usr/include/postgresql
 QUICKFIX_LDFLAGS  := -Wl,--no-as-needed -lssl -lcrypto -lpq
 QUICKFIX_PIP      := CPPFLAGS="$(QUICKFIX_CPPFLAGS)" LDFLAGS="$(QUICKFIX_LDFLAGS)" \
-                     $(PY) -m pip install --no-binary quickfix
+                     $(PY) -m pip install
+QUICKFIX_PATCH    := patches/quickfix-$(QUICKFIX_VERSION)-logon-refusal.patch
+QUICKFIX_SRC_DIR  := $(VENV)/quickfix-src
 
 # The server scripts/test-postgres.sh prepares; set it yourself to use another server.
 QTINFRA_TEST_PG_URL ?= postgresql+psycopg://qtinfra_test:qtinfra_test@127.0.0.1:5432/postgres
@@ -77,20 +79,21 @@ $(STAMPS)/deps: pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[dev]'
 	@mkdir -p $(@D) && touch $@
 
-# pip caches the wheel it builds from the sdist, keyed by the sdist and not by
-# CPPFLAGS/LDFLAGS, so a wheel built without the flags may come back from the cache.
-# Hence: check what is installed (import it, construct the SSL acceptor and the PostgreSQL
-# store factory: stubs throw "HAVE_... not enabled"); if that fails, (re)install with the
-# flags, which reuses a cached wheel if there is one; if the check still fails, the cached
-# wheel was bad: rebuild with --no-cache-dir --force-reinstall, and check once more.
-$(STAMPS)/quickfix: scripts/check_quickfix.py | $(PY)
+# quickfix is built from its sdist with our patch applied (patches/, see the header of
+# the patch file): pip downloads the sdist, we patch it and build it with the flags. A
+# build from a local directory is never served from pip's wheel cache, so a wheel built
+# without the flags or without the patch cannot come back. The check imports the module,
+# constructs the SSL acceptor and the PostgreSQL store factory (stubs throw "HAVE_... not
+# enabled") and checks that a Logon for an unknown session gets a Logout (the patch).
+$(STAMPS)/quickfix: scripts/check_quickfix.py $(QUICKFIX_PATCH) | $(PY)
 	@if $(PY) scripts/check_quickfix.py; then exit 0; fi; \
 	scripts/check-build-deps.sh $(PY); \
-	echo "make: installing quickfix $(QUICKFIX_VERSION) from source with SSL and PostgreSQL (about 6 minutes when not cached)"; \
-	$(QUICKFIX_PIP) --force-reinstall --no-deps quickfix==$(QUICKFIX_VERSION); \
-	if $(PY) scripts/check_quickfix.py; then exit 0; fi; \
-	echo "make: the quickfix pip installed lacks SSL/PostgreSQL (a wheel cached from a build without the flags?): rebuilding without the cache"; \
-	$(QUICKFIX_PIP) --no-cache-dir --force-reinstall --no-deps quickfix==$(QUICKFIX_VERSION); \
+	rm -rf $(QUICKFIX_SRC_DIR) && mkdir -p $(QUICKFIX_SRC_DIR); \
+	$(PY) -m pip download --no-deps --no-binary :all: -d $(QUICKFIX_SRC_DIR) quickfix==$(QUICKFIX_VERSION); \
+	tar -xzf $(QUICKFIX_SRC_DIR)/quickfix-$(QUICKFIX_VERSION).tar.gz -C $(QUICKFIX_SRC_DIR); \
+	patch -p1 -d $(QUICKFIX_SRC_DIR)/quickfix-$(QUICKFIX_VERSION) < $(QUICKFIX_PATCH); \
+	echo "make: building quickfix $(QUICKFIX_VERSION) (patched) with SSL and PostgreSQL (about 6 minutes)"; \
+	$(QUICKFIX_PIP) --force-reinstall --no-deps $(QUICKFIX_SRC_DIR)/quickfix-$(QUICKFIX_VERSION); \
 	$(PY) scripts/check_quickfix.py
 	@mkdir -p $(@D) && touch $@
 

@@ -31,6 +31,7 @@ check() {
         [[ -f "$inc/Python.h" ]] || need "Python.h not found in $inc" python3.11-dev
     fi
     command -v g++ >/dev/null 2>&1 || need "g++ not found" g++
+    command -v patch >/dev/null 2>&1 || need "patch not found" patch
     [[ -f /usr/include/openssl/ssl.h ]] || need "OpenSSL headers (/usr/include/openssl/ssl.h)" libssl-dev
     [[ -f /usr/include/postgresql/libpq-fe.h ]] || need "libpq headers (/usr/include/postgresql/libpq-fe.h)" libpq-dev
 }

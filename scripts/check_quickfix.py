@@ -10,9 +10,12 @@ A build compiled with the flags but not linked to libssl/libpq fails to import
 
 from __future__ import annotations
 
+import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 
 def main() -> int:
@@ -76,14 +79,58 @@ def main() -> int:
         except Exception as exc:
             problems.append(f"SSLSocketAcceptor: {exc}")
 
+        problem = _logon_refusal_problem(fix, app, Path(tmp))
+        if problem:
+            problems.append(problem)
+
     where = getattr(fix, "__file__", "?")
     if problems:
         print(f"check_quickfix: {where} lacks compiled-in features:")
         for p in problems:
             print(f"  - {p}")
         return 1
-    print(f"check_quickfix: {where}: SSL and PostgreSQL store compiled in")
+    print(f"check_quickfix: {where}: SSL and PostgreSQL store compiled in, logon-refusal patch in")
     return 0
+
+
+def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:
+    """None when a Logon for an unknown session is answered with a Logout (the patch in
+    patches/), else what is wrong. Listens on a free loopback port for a moment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cfg = tmp / "patch.cfg"
+    cfg.write_text(
+        "[DEFAULT]\nConnectionType=acceptor\n"
+        f"SocketAcceptPort={port}\nStartTime=00:00:00\nEndTime=00:00:00\n"
+        "UseDataDictionary=N\n\n[SESSION]\nBeginString=FIX.4.4\n"
+        "SenderCompID=QFCHECK\nTargetCompID=QFCHECK2\n"
+    )
+    settings = fix.SessionSettings(str(cfg))
+    acceptor = fix.SocketAcceptor(app, fix.MemoryStoreFactory(), settings)
+    acceptor.start()
+    try:
+        body = (
+            "35=A\x0149=NOBODY\x0156=QFCHECK\x0134=1\x0152=20260101-00:00:00\x0198=0\x01108=30\x01"
+        )
+        text = f"8=FIX.4.4\x019={len(body)}\x01{body}"
+        text += f"10={sum(text.encode()) % 256:03d}\x01"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(text.encode())
+            received = b""
+            deadline = time.monotonic() + 5
+            while b"\x0110=" not in received and time.monotonic() < deadline:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+    except OSError as exc:
+        return f"logon-refusal patch: {exc}"
+    finally:
+        acceptor.stop(True)
+    if b"\x0135=5\x01" not in received:
+        return "logon-refusal patch missing: an unknown session's Logon got no Logout"
+    return None
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ PostgreSQL message store, and sessions authenticated by source address alone."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from qtinfra.fix.buyside import fields_of
+from tests.helpers import wait_until
 from tests.integration.deployment import Deployment, deploy, deployed
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -101,10 +102,19 @@ def test_ip_allowlisted_session_logs_on_without_password(tmp_path: Path) -> None
         cl = allowed.new_order("AAPL", "1", 10, D("191"))
         assert allowed.wait_for(lambda m: m.get(11) == cl and m.get(39) == "2")
         refused = d.client("CLIENT4", username="", password="", wait=False)
-        # QuickFIX drops a connection from outside AllowedRemoteAddresses: the session
-        # never stays up long enough to carry an order.
-        time.sleep(3)
+        # The address is checked before the Logon is processed: a Logout says why, and
+        # the session never logs on.
+        logout = fields_of(refused.admin.get(timeout=10))
+        assert logout[35] == "5"
+        assert "not accepted from 127.0.0.1" in logout[58]
         assert not refused.logged_on.is_set()
         rows = {r["session"]: r for r in d.sessions()}
         assert rows["FIX.4.4:QTGW->CLIENT3"]["logged_on"]
         assert not rows["FIX.4.4:QTGW->CLIENT4"]["logged_on"]
+        assert wait_until(
+            lambda: any(
+                "Deny connections" in r.payload
+                for r in d.journal("fix.event", "FIX.4.4:QTGW->CLIENT4")
+            ),
+            5,
+        )

@@ -446,10 +446,17 @@ def test_metrics_and_sessions_endpoints(deployment: Deployment) -> None:
     assert all(r["next_seq_out"] > 1 for r in venue_rows)
 
 
-def test_logon_from_unknown_comp_id_is_refused_and_journaled(deployment: Deployment) -> None:
+def test_logon_from_unknown_comp_id_gets_logout_with_text_and_is_journaled(
+    deployment: Deployment,
+) -> None:
+    from qtinfra.fix.buyside import fields_of
+
     stranger = deployment.client("STRANGER", password="stranger-secret", wait=False)
     try:
-        assert not stranger.logged_on.wait(2)
+        logout = fields_of(stranger.admin.get(timeout=10))
+        assert logout[35] == "5"
+        assert "unknown SenderCompID/TargetCompID" in logout[58]
+        assert not stranger.logged_on.is_set()
     finally:
         stranger.stop()
         deployment.clients.remove(stranger)
