@@ -13,17 +13,16 @@ and written in the next transaction.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
+import orjson
 import structlog
 from sqlalchemy import Engine
 
@@ -37,35 +36,18 @@ from qtinfra.store.types import ExactDecimal, UTCDateTime
 
 log = structlog.get_logger(__name__)
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Enum):
-        return str(value.value)
+def _orjson_default(value: object) -> object:
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat()
     raise TypeError(f"cannot journal {type(value).__name__}")
-
-
-_PLAIN = (str, int, bool, type(None))
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def event_payload(event: Event) -> str:
     """Canonical JSON of an event: its fields in declaration order, Decimals as plain
-    strings, enumerations as their FIX codes, timestamps in ISO 8601 UTC."""
-    cls = type(event)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(event))
-    doc = {}
-    for name in names:
-        value = getattr(event, name)
-        doc[name] = value if isinstance(value, _PLAIN) else _json_default(value)
-    return _ENCODE(doc)
+    strings, enumerations as their FIX codes, timestamps in ISO 8601 UTC (orjson encodes
+    the dataclass directly)."""
+    return orjson.dumps(event, default=_orjson_default).decode()
 
 
 def order_row(order: Order) -> dict[str, Any]:
