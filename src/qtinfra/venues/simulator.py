@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
 
 import structlog
 
@@ -340,23 +341,7 @@ class VenueEngine:
         record = self._orders.get(order_id) if order_id else None
         state = self.books[record.symbol].order(record.order_id) if record else None
         if record is None or state is None:
-            return [
-                ExecReport(
-                    owner=cmd.owner,
-                    order_id=NO_ORDER_ID,
-                    cl_ord_id=cmd.cl_ord_id,
-                    exec_id=self._exec_id(),
-                    exec_type=ExecType.ORDER_STATUS,
-                    ord_status=OrdStatus.REJECTED,
-                    symbol=cmd.symbol,
-                    side=cmd.side,
-                    leaves_qty=_ZERO,
-                    cum_qty=_ZERO,
-                    avg_px=_ZERO,
-                    transact_time=self._clock(),
-                    text="unknown order",
-                )
-            ]
+            return [self._unbooked(cmd, ExecType.ORDER_STATUS, "unknown order")]
         return [self._report(record, state, ExecType.ORDER_STATUS)]
 
     # -- helpers ---------------------------------------------------------------------------
@@ -487,12 +472,29 @@ class VenueEngine:
         )
 
     def _reject(self, cmd: NewOrder, reason: OrdRejReason, text: str) -> ExecReport:
+        return self._unbooked(
+            cmd,
+            ExecType.REJECTED,
+            text,
+            order_qty=cmd.quantity,
+            ord_type=cmd.ord_type,
+            price=cmd.price,
+            time_in_force=cmd.time_in_force,
+            security_id=cmd.security_id,
+            ord_rej_reason=reason,
+        )
+
+    def _unbooked(
+        self, cmd: NewOrder | StatusRequest, exec_type: ExecType, text: str, **extra: Any
+    ) -> ExecReport:
+        """A report about an order the venue does not hold: OrderID NONE, OrdStatus
+        Rejected, nothing filled."""
         return ExecReport(
             owner=cmd.owner,
             order_id=NO_ORDER_ID,
             cl_ord_id=cmd.cl_ord_id,
             exec_id=self._exec_id(),
-            exec_type=ExecType.REJECTED,
+            exec_type=exec_type,
             ord_status=OrdStatus.REJECTED,
             symbol=cmd.symbol,
             side=cmd.side,
@@ -500,13 +502,8 @@ class VenueEngine:
             cum_qty=_ZERO,
             avg_px=_ZERO,
             transact_time=self._clock(),
-            order_qty=cmd.quantity,
-            ord_type=cmd.ord_type,
-            price=cmd.price,
-            time_in_force=cmd.time_in_force,
-            security_id=cmd.security_id,
-            ord_rej_reason=reason,
             text=text,
+            **extra,
         )
 
     def _cxl_reject(
