@@ -131,12 +131,10 @@ class GatewayConfig(_Frozen):
     QTINFRA_DATABASE_URL overrides it. var_dir: where the SQLite file, QuickFIX stores and
     logs go. http_host/http_port: the operations endpoint (/metrics, /sessions, /health).
     message_store: "file" (QuickFIX FileStore under var_dir) or "postgresql" (QuickFIX's
-    PostgreSQL store, on the database of database_url). journal_batch_max: most journal rows one
-    commit of the writer's thread mode takes (tools; the gateway commits once per poll
-    round). start_venues: `qtinfra run` also starts the venue
-    simulators as child processes. day_end_utc: when the trading day ends (UTC, HH:MM:SS):
-    every working DAY order then expires (ExecType Expired), its children cancelled at the
-    venues.
+    PostgreSQL store, on the database of database_url). start_venues: `qtinfra run` also
+    starts the venue simulators as child processes. day_end_utc: when the trading day ends
+    (UTC, HH:MM:SS): every working DAY order then expires (ExecType Expired), its children
+    cancelled at the venues.
     """
 
     comp_id: str = "QTGW"
@@ -148,7 +146,6 @@ class GatewayConfig(_Frozen):
     http_host: str = "127.0.0.1"
     http_port: int = 9877
     message_store: Literal["file", "postgresql"] = "file"
-    journal_batch_max: int = Field(default=2000, ge=1)
     start_venues: bool = True
     day_end_utc: time = time(21, 0)
 

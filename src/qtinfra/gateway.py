@@ -85,12 +85,7 @@ class Gateway:
             open_children=len(self.manager.children),
             cl_ord_ids=len(state.cl_ord_ids),
         )
-        self.writer = JournalWriter(
-            self.engine,
-            utc_now,
-            self._on_storage_failure,
-            max_rows=config.gateway.journal_batch_max,
-        )
+        self.writer = JournalWriter(self.engine, utc_now, self._on_storage_failure)
         venue_keys = {v.name: f"FIX.4.4:{config.gateway.comp_id}->{v.name}" for v in config.venues}
         self.log_factory = JournalLogFactory(self.writer, self.registry)
         self.dispatcher = Dispatcher(self.registry, venue_keys)

@@ -68,9 +68,8 @@ class Failures:
 def writer(engine: Engine) -> Iterator[tuple[JournalWriter, Failures]]:
     failures = Failures()
     w = JournalWriter(engine, lambda: NOW, failures)
-    w.start()
     yield w, failures
-    w.stop()
+    w.close()
 
 
 def manager() -> OrderManager:
@@ -124,8 +123,7 @@ def venue_fill(child_id: str, qty: str, px: str, cum: str, exec_id: str) -> Venu
 def commit(
     writer: JournalWriter, outbox: Outbox, release: Callable[[], None] | None = None
 ) -> None:
-    writer.submit(batch_from_outbox(outbox, NOW, release))
-    writer.flush(timeout=20)
+    writer.write([batch_from_outbox(outbox, NOW, release)])
 
 
 def rows(engine: Engine, model: type[Any]) -> list[Any]:
@@ -235,10 +233,11 @@ def test_many_batches_waiting_are_committed_together_and_released_in_order(
     w, failures = writer
     m = manager()
     released: list[int] = []
+    batches = []
     for n in range(20):
         m.handle(new_order(f"C{n}"))
-        w.submit(batch_from_outbox(m.take_outbox(), NOW, lambda n=n: released.append(n)))
-    w.flush(timeout=20)
+        batches.append(batch_from_outbox(m.take_outbox(), NOW, lambda n=n: released.append(n)))
+    w.write(batches)
     assert not failures.errors
     assert released == list(range(20))
     with engine.connect() as conn:
@@ -254,7 +253,7 @@ def test_recorded_messages_are_written_with_the_next_commit(
     raw = "8=FIX.4.4\x0135=D\x0111=C1\x0110=000\x01"
     w.record_message("fix.in", S1, raw, NOW)
     w.record("logon.refused", "invalid Username (553) or Password (554)", S1)
-    w.flush(timeout=20)
+    w.write([])
     journal = sorted(rows(engine, JournalRow), key=lambda r: r.seq)
     assert [(r.kind, r.session, r.payload) for r in journal] == [
         ("fix.in", S1, raw),
@@ -273,7 +272,7 @@ def test_a_failing_commit_reports_the_failure_and_releases_nothing(
     commit(w, outbox)
     released = threading.Event()
     # The same new order again: its primary key is taken, so the transaction fails.
-    w.submit(batch_from_outbox(outbox, NOW, released.set))
+    w.write([batch_from_outbox(outbox, NOW, released.set)])
     assert failures.event.wait(20)
     assert isinstance(failures.errors[0], StorageError)
     assert "journal commit failed" in str(failures.errors[0])
@@ -282,8 +281,9 @@ def test_a_failing_commit_reports_the_failure_and_releases_nothing(
     # Nothing of the failed batch is in the database (one journal pair from the first).
     assert len(rows(engine, JournalRow)) == 2
     # A failed writer releases nothing more.
-    with pytest.raises(StorageError, match="flush timed out"):
-        w.flush(timeout=0.5)
+    later = threading.Event()
+    w.write([PersistBatch(release=later.set)])
+    assert not later.is_set()
 
 
 # -- exactness ---------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def test_timestamps_round_trip_in_utc_with_microseconds(
 ) -> None:
     w, _ = writer
     w.record_message("fix.in", S1, "raw", moment)
-    w.flush(timeout=20)
+    w.write([])
     [row] = rows(engine, JournalRow)
     assert row.ts == moment
     assert row.ts.utcoffset() == timedelta(0)
@@ -344,7 +344,7 @@ def test_naive_timestamps_are_refused(
 ) -> None:
     w, failures = writer
     w.record_message("fix.in", S1, "raw", datetime(2025, 1, 2, 9, 30))
-    w.submit(PersistBatch())
+    w.write([PersistBatch()])
     assert failures.event.wait(20)
     assert "naive datetime" in str(failures.errors[0])
 

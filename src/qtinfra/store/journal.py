@@ -1,11 +1,10 @@
 """The journal writer: group commit, then release.
 
 The sequencer hands it one PersistBatch per poll round (`write`, on the gateway's event
-loop), or batches are queued to a writer thread (`submit`, for tools and tests). Every
-batch is committed in one transaction with the FIX messages recorded since the last commit
-(many events per commit), and only after that commit does each batch's release callback
-send the FIX messages the events cause. After a crash, what any counterparty was told is
-therefore in the database.
+loop). Every batch is committed in one transaction with the FIX messages recorded since
+the last commit (many events per commit), and only after that commit does each batch's
+release callback send the FIX messages the events cause. After a crash, what any
+counterparty was told is therefore in the database.
 
 FIX messages seen by the sessions (in and out, admin too) are recorded with `record_message`
 and written in the next transaction.
@@ -13,8 +12,6 @@ and written in the next transaction.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -239,35 +236,23 @@ _CL_ORD_IDS = _table(ClOrdIdRow, "cl_ord_id")
 
 
 class JournalWriter:
-    """Group commit then release, synchronously (`write`) or on its own thread
-    (`start`/`submit`); see the module docstring."""
+    """Group commit then release, on the caller's thread; see the module docstring."""
 
     def __init__(
         self,
         engine: Engine,
         clock: Callable[[], datetime],
         on_failure: Callable[[BaseException], None],
-        max_rows: int = 5000,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.on_failure = on_failure
-        self.max_rows = max_rows
-        self._batches: queue.SimpleQueue[PersistBatch | None] = queue.SimpleQueue()
         self._messages: deque[dict[str, Any]] = deque()
-        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
-        self._stopping = False
         self.failed: BaseException | None = None
         self.commits = 0
         self.rows_written = 0
         self._raw: Any = None
         self._sqlite = False
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def submit(self, batch: PersistBatch) -> None:
-        self._batches.put(batch)
 
     @property
     def pending(self) -> int:
@@ -291,51 +276,6 @@ class JournalWriter:
                 "payload": payload,
             }
         )
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the thread."""
-        self._stopping = True
-        self._batches.put(None)
-        self._thread.join(timeout)
-        self.close()
-
-    def flush(self, timeout: float = 10.0) -> None:
-        """Wait until everything submitted so far is committed and released."""
-        done = threading.Event()
-        self.submit(PersistBatch(release=done.set))
-        if not done.wait(timeout):
-            raise StorageError("journal flush timed out")
-
-    # -- writer thread ---------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._batches.get(timeout=0.2)
-            except queue.Empty:
-                if self._messages:
-                    self._commit([])
-                continue
-            batches: list[PersistBatch] = []
-            stop = first is None
-            if first is not None:
-                batches.append(first)
-            rows = 0
-            while not stop and rows < self.max_rows:
-                try:
-                    nxt = self._batches.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batches.append(nxt)
-                rows += len(nxt.journal)
-            self._commit(batches)
-            if stop:
-                if self._messages:
-                    self._commit([])
-                return
 
     def write(self, batches: list[PersistBatch]) -> bool:
         """Synchronous group commit on the caller's thread (the gateway's event loop), then
