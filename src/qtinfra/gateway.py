@@ -76,6 +76,7 @@ class Gateway:
             venue_mics={v.name: v.mic for v in config.venues},
             clock=utc_now,
             id_prefix=prefix,
+            default_accounts=self._default_accounts(),
         )
         state = load_state(self.engine, instruments)
         self.manager.restore(state.orders, state.children, state.cl_ord_ids)
@@ -143,6 +144,19 @@ class Gateway:
         )
         self.ops.start()
         log.info("gateway_started", http_port=self.ops.port)
+
+    def _default_accounts(self) -> dict[str, str]:
+        """Account (1) for each client session whose client record in config/clients.toml
+        names one, keyed by session id (FIX.4.4:QTGW->CLIENT1)."""
+        accounts = {c.comp_id: c.account for c in self.config.clients if c.account}
+        settings = engine.client_settings(self.config, self.sessions_file)
+        out = {}
+        for block in settings.sessions:
+            s = settings.effective(block)
+            account = accounts.get(s.get("TargetCompID", ""))
+            if account:
+                out[f"{s['BeginString']}:{s['SenderCompID']}->{s['TargetCompID']}"] = account
+        return out
 
     def end_trading_day(self) -> None:
         """Expire every working DAY order (runs on the sequencer thread)."""

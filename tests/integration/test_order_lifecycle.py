@@ -81,6 +81,7 @@ def test_marketable_buy_fills_completely_across_two_venues(client: BuySideClient
     cl = client.new_order("AAPL", "1", 150, D("191"))
     msgs = until_done(client, cl)
     assert msgs[0][150] == "0" and msgs[0][39] == "0" and msgs[0][151] == "150"
+    assert msgs[0][1] == "ACC1"  # CLIENT1's default Account from config/clients.toml
     fills = [m for m in msgs if m[150] == "F"]
     assert len({m[30] for m in fills}) >= 2, "expected fills from at least two venues"
     assert {m[30] for m in fills} <= {"CEUX", "TRQX", "AQXE"}

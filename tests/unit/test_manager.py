@@ -1076,3 +1076,14 @@ def test_restored_state_keeps_duplicate_detection_and_booked_exec_ids() -> None:
         )
     )
     assert not m2.take_outbox()
+
+
+def test_order_without_account_takes_the_clients_default_account() -> None:
+    m = OrderManager([AAPL], FEES, MICS, lambda: NOW, "QT", default_accounts={S1: "ACC9"})
+    for venue in VENUES:
+        m.handle(VenueSessionStatus(venue, True))
+    m.take_outbox()
+    m.handle(new("C1", account=None))
+    m.handle(new("C2", account="OWN"))
+    acks = [e for e in m.take_outbox().events if isinstance(e, ExecutionReport)]
+    assert [(a.cl_ord_id, a.account) for a in acks] == [("C1", "ACC9"), ("C2", "OWN")]

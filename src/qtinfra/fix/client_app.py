@@ -7,14 +7,13 @@ callback ends the process, so the counterparty is answered and the error logged 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 
 import quickfix as fix
 import structlog
 
 from qtinfra.config import ClientConfig
-from qtinfra.domain.commands import Command, NewOrder, RejectInput
+from qtinfra.domain.commands import Command, RejectInput
 from qtinfra.fix import codec
 from qtinfra.fix.auth import same_text, verify_password
 from qtinfra.fix.sessions import SessionRegistry
@@ -116,13 +115,7 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
             if decoder is None:
                 self.submit(codec.unsupported(message, key))
                 return
-            command = decoder(message, key)
-            if type(command) is NewOrder and command.account is None:
-                # The client's static data supplies Account (1) when the order has none.
-                client = self.clients.get(session_id.getTargetCompID().getValue())
-                if client is not None and client.account is not None:
-                    command = dataclasses.replace(command, account=client.account)
-            self.submit(command)
+            self.submit(decoder(message, key))
         except Exception as exc:
             log.exception("from_app_failed", session=key)
             self.submit(

@@ -125,12 +125,16 @@ class OrderManager:
         venue_mics: Mapping[str, str],
         clock: Callable[[], datetime],
         id_prefix: str,
+        default_accounts: Mapping[str, str] | None = None,
     ) -> None:
+        """default_accounts: Account (1) by client session key, from the clients' static
+        data, for orders that carry none."""
         self.instruments = {i.symbol: i for i in instruments}
         self.by_isin = {i.isin: i for i in self.instruments.values()}
         self.venue_fees = dict(venue_fees)
         self.venue_mics = dict(venue_mics)
         self.clock = clock
+        self.default_accounts = dict(default_accounts or {})
         self.orders: dict[str, Order] = {}
         self.done_orders: dict[str, Order] = {}
         self.by_cl_ord_id: dict[tuple[str, str], str] = {}
@@ -385,7 +389,7 @@ class OrderManager:
             time_in_force=cmd.time_in_force,
             quantity=cmd.quantity,
             price=cmd.price,
-            account=cmd.account,
+            account=cmd.account or self.default_accounts.get(cmd.session),
             created_at=self.clock(),
         )
         self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
