@@ -15,7 +15,7 @@ Environment knobs (for profiling and debugging, not needed in CI):
 QTINFRA_BENCH_KEEP=1 keeps the temp dir (logs, database); QTINFRA_BENCH_PYSPY=DIR records
 the gateway with `py-spy record` (collapsed stacks, DIR/gateway.txt) during the measured run
 (needs py-spy on PATH or beside the interpreter); QTINFRA_BENCH_PYSPY_GIL=1 samples only the
-thread holding the GIL.
+thread holding the GIL; QTINFRA_BENCH_PYSPY_NATIVE=1 adds native (C++) frames.
 """
 
 from __future__ import annotations
@@ -269,9 +269,13 @@ def py_spy(pid: int, out_dir: str | None, label: str) -> Iterator[None]:
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     base = Path(out_dir) / label
-    cmd = [exe, "record", "--pid", str(pid), "--rate", "200", "--threads", "--nonblocking"]
+    cmd = [exe, "record", "--pid", str(pid), "--rate", "200", "--threads"]
     if os.environ.get("QTINFRA_BENCH_PYSPY_GIL") == "1":
         cmd.append("--gil")  # only the thread holding the GIL: where the Python CPU goes
+    if os.environ.get("QTINFRA_BENCH_PYSPY_NATIVE") == "1":
+        cmd.append("--native")  # C/C++ frames too (QuickFIX, sqlite3); pauses the process
+    else:
+        cmd.append("--nonblocking")
     procs = [
         subprocess.Popen(
             [*cmd, "--format", fmt, "-o", f"{base}.{ext}"],
