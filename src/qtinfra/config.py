@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from qtinfra.domain.values import Instrument, isin_is_valid, mic_is_valid
+from qtinfra.domain.identifiers import isin_is_valid, mic_is_valid
+from qtinfra.domain.values import Instrument
 from qtinfra.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -6,14 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from qtinfra.domain.values import (
-    Instrument,
-    OrdRejReason,
-    OrdType,
-    TimeInForce,
-    isin_is_valid,
-    mic_is_valid,
-)
+from qtinfra.domain.identifiers import isin_is_valid, mic_is_valid
+from qtinfra.domain.values import Instrument, OrdRejReason, OrdType, TimeInForce
 from qtinfra.risk.validation import Rejection, check_terms, resolve_instrument
 
 D = Decimal

@@ -111,29 +111,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def isin_is_valid(isin: str) -> bool:
-    """ISO 6166: two letters, nine alphanumerics, one check digit (Luhn over the digit string)."""
-    if len(isin) != 12 or not isin.isascii() or not isin[:2].isalpha() or not isin[:2].isupper():
-        return False
-    if not isin[2:11].isalnum() or not isin[11].isdigit():
-        return False
-    digits = "".join(str(int(ch, 36)) for ch in isin[:11])
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10 == int(isin[11])
-
-
-def mic_is_valid(mic: str) -> bool:
-    """ISO 10383 format: four uppercase alphanumerics."""
-    return len(mic) == 4 and mic.isascii() and mic.isalnum() and mic.upper() == mic
-
-
 @dataclass(frozen=True, slots=True)
 class Instrument:
     """Reference data for one tradable instrument."""
