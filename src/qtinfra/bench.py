@@ -136,7 +136,14 @@ class BenchDeployment:
         src = PROJECT_ROOT / "config"
         self.config_dir.mkdir(parents=True, exist_ok=True)
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("instruments.toml", "clients.toml"):
+        for name in (
+            "instruments.toml",
+            "calendars.toml",
+            "clients.toml",
+            "accounts.toml",
+            "positions.toml",
+            "risk.toml",
+        ):
             shutil.copyfile(src / name, self.config_dir / name)
         with (src / "venues.toml").open("rb") as fh:
             venues = tomllib.load(fh).get("venue", [])

@@ -208,6 +208,85 @@ def cmd_client(args: argparse.Namespace) -> int:
     return 0
 
 
+def _actor(args: argparse.Namespace) -> str:
+    return str(args.by or getpass.getuser())
+
+
+def _scope(args: argparse.Namespace) -> tuple[str, str]:
+    if args.all:
+        return "firm", ""
+    if args.client:
+        return "client", args.client
+    return "session", args.session
+
+
+def _set_state(args: argparse.Namespace, state: str) -> int:
+    from qtinfra.ops.control import GatewayUnreachable, call
+
+    config = _config(args)
+    scope, target = _scope(args)
+    body = {
+        "scope": scope,
+        "target": target,
+        "state": state,
+        "reason": args.reason,
+        "actor": _actor(args),
+    }
+    try:
+        result = call(config, "POST", "/risk/state", body)
+    except GatewayUnreachable as exc:
+        print(f"qtinfra: {exc}; nothing changed", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"qtinfra: {exc}", file=sys.stderr)
+        return 2
+    where = "firm-wide" if scope == "firm" else f"{scope} {result['target']}"
+    line = f"{where}: {result['state']}"
+    if result.get("orders_canceled"):
+        line += f"; cancelling {result['orders_canceled']} open orders at the venues"
+    print(line)
+    return 0
+
+
+def cmd_kill(args: argparse.Namespace) -> int:
+    return _set_state(args, "REDUCING" if args.reducing else "HALTED")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _set_state(args, "ACTIVE")
+
+
+def cmd_limits(args: argparse.Namespace) -> int:
+    from qtinfra.ops.control import GatewayUnreachable, call, set_limits
+
+    config = _config(args)
+    try:
+        if args.limits_action == "show":
+            status = call(config, "GET", "/risk")
+            print(json.dumps(status, indent=2))
+            return 0
+        if args.limits_action == "set":
+            path = set_limits(
+                config.config_dir, config.root, args.assignments, args.client, args.instrument
+            )
+            print(f"{path}: written")
+        try:
+            result = call(
+                config, "POST", "/risk/reload", {"reason": args.reason, "actor": _actor(args)}
+            )
+        except GatewayUnreachable as exc:
+            print(f"qtinfra: {exc}; the file applies when the gateway starts", file=sys.stderr)
+            return 1
+    except ValueError as exc:
+        print(f"qtinfra: {exc}", file=sys.stderr)
+        return 2
+    changes = result.get("changes") or []
+    print(f"applied in the running gateway ({len(changes)} changes)")
+    for line in changes:
+        print(f"  {line}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from qtinfra.bench import run_benchmark
 
@@ -264,6 +343,45 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--password", default="client1-demo-pass")
     client.add_argument("--wait", type=float, default=3.0, help="seconds to watch for reports")
     client.set_defaults(func=cmd_client)
+
+    for name, helptext in (
+        ("kill", "kill switch: halt trading (or --reducing) and cancel open orders in scope"),
+        ("resume", "set trading back to ACTIVE"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        scope = p.add_mutually_exclusive_group(required=True)
+        scope.add_argument("--client", help="an Account (config/accounts.toml)")
+        scope.add_argument("--session", help="a client session: its CompID or session key")
+        scope.add_argument("--all", action="store_true", help="firm-wide")
+        p.add_argument("--reason", required=True, help="why (journaled)")
+        p.add_argument("--by", help="who (journaled; default: your user name)")
+        if name == "kill":
+            p.add_argument(
+                "--reducing",
+                action="store_true",
+                help="REDUCING instead of HALTED: only position-reducing orders pass; "
+                "nothing is cancelled",
+            )
+        p.set_defaults(func=cmd_kill if name == "kill" else cmd_resume)
+
+    limits = sub.add_parser("limits", help="show, set or reload risk limits (config/risk.toml)")
+    limits_sub = limits.add_subparsers(dest="limits_action", required=True)
+    show = limits_sub.add_parser("show", help="trading states, usage and check timings")
+    show.set_defaults(func=cmd_limits)
+    lset = limits_sub.add_parser(
+        "set",
+        help="change limits in config/risk.toml and apply them",
+        description="qtinfra limits set --client ACC1 max_order_notional=2000000 --reason ... "
+        "(no --client/--instrument: firm-wide; KEY=unset removes a limit)",
+    )
+    lset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    lset.add_argument("--client", help="the client (Account) level")
+    lset.add_argument("--instrument", help="the instrument level (with --client: that pair)")
+    reload_ = limits_sub.add_parser("reload", help="apply config/risk.toml as it is now")
+    for p in (lset, reload_):
+        p.add_argument("--reason", required=True, help="why (journaled)")
+        p.add_argument("--by", help="who (journaled; default: your user name)")
+        p.set_defaults(func=cmd_limits)
 
     bench = sub.add_parser("bench", help="benchmark the pipeline beside a bare echo acceptor")
     bench.add_argument("--orders", type=int, default=5000)

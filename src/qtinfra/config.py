@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from qtinfra.domain.identifiers import isin_is_valid, mic_is_valid
+from qtinfra.domain.identifiers import isin_is_valid, lei_is_valid, mic_is_valid
 from qtinfra.domain.values import Instrument
 from qtinfra.errors import ConfigError
+from qtinfra.risk.calendar import TradingCalendar
+from qtinfra.risk.limits import AccountRecord, PositionsFile, RiskConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The checkout the package runs from (config/, sessions/, fix_specs/ sit here)."""
@@ -31,8 +33,12 @@ class InstrumentConfig(_Frozen):
 
     symbol: Symbol (55) clients use. isin: SecurityID (48) with SecurityIDSource (22)=4.
     currency: ISO 4217. tick_size / lot_size: the price and quantity increments orders must
-    respect. reference_price: the price the venues seed liquidity around and risk falls back
-    to when there is no market. venues: names of the venues (config/venues.toml) that trade it.
+    respect. reference_price: the price the venues seed liquidity around and the price collar
+    falls back to when no venue quotes the instrument (optional: without it and without
+    quotes, market orders are rejected and the venues seed no liquidity). venues: names of
+    the venues (config/venues.toml) that trade it. calendar: the trading calendar
+    (config/calendars.toml) whose hours orders must fall in and whose close expires DAY
+    orders.
     """
 
     symbol: str
@@ -40,8 +46,9 @@ class InstrumentConfig(_Frozen):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     tick_size: Decimal = Field(gt=0)
     lot_size: Decimal = Field(gt=0)
-    reference_price: Decimal = Field(gt=0)
+    reference_price: Decimal | None = Field(default=None, gt=0)
     venues: tuple[str, ...] = Field(min_length=1)
+    calendar: str
 
     @field_validator("isin")
     @classmethod
@@ -59,6 +66,43 @@ class InstrumentConfig(_Frozen):
             lot_size=self.lot_size,
             reference_price=self.reference_price,
             venues=self.venues,
+        )
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class CalendarConfig(_Frozen):
+    """One trading calendar (config/calendars.toml, [[calendar]]).
+
+    name: how instruments refer to it (an exchange's MIC, or SIM for the simulated venues).
+    timezone: IANA zone of the exchange. open / close: local times (close exclusive).
+    trading_days: weekday names. holidays: local dates without trading.
+    """
+
+    name: str = Field(min_length=1)
+    timezone: str
+    open: time
+    close: time
+    trading_days: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri")
+    holidays: tuple[date, ...] = ()
+
+    @field_validator("trading_days")
+    @classmethod
+    def _days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [d for d in value if d not in _WEEKDAYS]
+        if unknown:
+            raise ValueError(f"trading_days: {unknown} are not weekday names {list(_WEEKDAYS)}")
+        return value
+
+    def to_domain(self) -> TradingCalendar:
+        return TradingCalendar(
+            name=self.name,
+            timezone=self.timezone,
+            open=self.open,
+            close=self.close,
+            trading_days=frozenset(_WEEKDAYS.index(d) for d in self.trading_days),
+            holidays=frozenset(self.holidays),
         )
 
 
@@ -133,9 +177,8 @@ class GatewayConfig(_Frozen):
     logs go. http_host/http_port: the operations endpoint (/metrics, /sessions, /health).
     message_store: "file" (QuickFIX FileStore under var_dir) or "postgresql" (QuickFIX's
     PostgreSQL store, on the database of database_url). start_venues: `qtinfra run` also
-    starts the venue simulators as child processes. day_end_utc: when the trading day ends
-    (UTC, HH:MM:SS): every working DAY order then expires (ExecType Expired), its children
-    cancelled at the venues.
+    starts the venue simulators as child processes. Trading hours and the close at which
+    DAY orders expire come from each instrument's calendar (config/calendars.toml).
     """
 
     comp_id: str = "QTGW"
@@ -148,7 +191,6 @@ class GatewayConfig(_Frozen):
     http_port: int = 9877
     message_store: Literal["file", "postgresql"] = "file"
     start_venues: bool = True
-    day_end_utc: time = time(21, 0)
 
 
 class FirmConfig(_Frozen):
@@ -157,16 +199,28 @@ class FirmConfig(_Frozen):
     name: str = "qtinfra demo firm"
     lei: str = "5493001KJTIIGC8Y1R12"
 
+    @field_validator("lei")
+    @classmethod
+    def _lei(cls, value: str) -> str:
+        if not lei_is_valid(value):
+            raise ValueError(f"{value!r} is not a valid LEI (ISO 17442 check digits)")
+        return value
+
 
 class QtinfraConfig(_Frozen):
     """Everything the gateway, the venues and the tools read, from one config directory."""
 
     root: Path = PROJECT_ROOT
+    config_dir: Path = PROJECT_ROOT / "config"
     gateway: GatewayConfig = GatewayConfig()
     firm: FirmConfig = FirmConfig()
     instruments: tuple[InstrumentConfig, ...] = ()
+    calendars: tuple[CalendarConfig, ...] = ()
     venues: tuple[VenueConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
+    accounts: tuple[AccountRecord, ...] = ()
+    risk: RiskConfig = RiskConfig()
+    positions: PositionsFile = PositionsFile()
 
     @model_validator(mode="after")
     def _consistent(self) -> QtinfraConfig:
@@ -179,6 +233,32 @@ class QtinfraConfig(_Frozen):
             unknown = set(inst.venues) - venue_names
             if unknown:
                 raise ValueError(f"instrument {inst.symbol} names unknown venues {sorted(unknown)}")
+        calendars = {c.name for c in self.calendars}
+        if len(calendars) != len(self.calendars):
+            raise ValueError("a calendar is declared twice")
+        for inst in self.instruments:
+            if inst.calendar not in calendars:
+                raise ValueError(
+                    f"instrument {inst.symbol} names calendar {inst.calendar!r}, which "
+                    f"config/calendars.toml does not declare (have {sorted(calendars)})"
+                )
+        accounts = {a.account for a in self.accounts}
+        if len(accounts) != len(self.accounts):
+            raise ValueError("an account is declared twice in config/accounts.toml")
+        for client in self.clients:
+            if client.account and client.account not in accounts:
+                raise ValueError(
+                    f"client {client.comp_id}: default account {client.account} is not in "
+                    "config/accounts.toml"
+                )
+        self.risk.check_references(
+            {i.symbol for i in self.instruments}, {i.currency for i in self.instruments}
+        )
+        for pos in self.positions.position:
+            if pos.account not in accounts or pos.symbol not in seen:
+                raise ValueError(
+                    f"positions: {pos.account} {pos.symbol} is not a known account and instrument"
+                )
         return self
 
     def path(self, p: Path) -> Path:
@@ -208,6 +288,14 @@ class QtinfraConfig(_Frozen):
     def instrument_map(self) -> dict[str, Instrument]:
         return {i.symbol: i.to_domain() for i in self.instruments}
 
+    def calendar_map(self) -> dict[str, TradingCalendar]:
+        """Each instrument's trading calendar, by symbol."""
+        calendars = {c.name: c.to_domain() for c in self.calendars}
+        return {i.symbol: calendars[i.calendar] for i in self.instruments}
+
+    def account_map(self) -> dict[str, AccountRecord]:
+        return {a.account: a for a in self.accounts}
+
 
 def load_config(config_dir: Path | None = None, root: Path | None = None) -> QtinfraConfig:
     """Load gateway.toml, instruments.toml, venues.toml and clients.toml from config_dir."""
@@ -228,11 +316,16 @@ def load_config(config_dir: Path | None = None, root: Path | None = None) -> Qti
     try:
         return QtinfraConfig(
             root=root,
+            config_dir=config_dir,
             gateway=GatewayConfig(**gateway_file.get("gateway", {})),  # type: ignore[arg-type]
             firm=FirmConfig(**gateway_file.get("firm", {})),  # type: ignore[arg-type]
             instruments=tuple(read("instruments.toml").get("instrument", [])),  # type: ignore[arg-type]
+            calendars=tuple(read("calendars.toml").get("calendar", [])),  # type: ignore[arg-type]
             venues=tuple(read("venues.toml").get("venue", [])),  # type: ignore[arg-type]
             clients=tuple(read("clients.toml").get("client", [])),  # type: ignore[arg-type]
+            accounts=tuple(read("accounts.toml").get("account", [])),  # type: ignore[arg-type]
+            risk=RiskConfig(**read("risk.toml")),
+            positions=PositionsFile(**read("positions.toml")),
         )
     except ValueError as exc:
         raise ConfigError(f"invalid configuration in {config_dir}: {exc}") from exc

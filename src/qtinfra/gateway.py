@@ -8,20 +8,28 @@ and commits everything before the process ends.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import threading
 import time
-from datetime import UTC
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from datetime import time as dtime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import quickfix as fix
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from qtinfra.config import QtinfraConfig
+from qtinfra.config import QtinfraConfig, load_config
 from qtinfra.domain.commands import RejectInput
-from qtinfra.domain.values import utc_now
+from qtinfra.domain.events import LimitsChanged
+from qtinfra.domain.values import TimeInForce, utc_now
 from qtinfra.fix import engine
 from qtinfra.fix.client_app import ClientApplication
 from qtinfra.fix.dispatch import Dispatcher
@@ -31,9 +39,18 @@ from qtinfra.fix.venue_initiator import VenueApplication
 from qtinfra.oms.manager import OrderManager
 from qtinfra.oms.sequencer import Sequencer
 from qtinfra.ops.http import OpsServer
+from qtinfra.ops.metrics import RISK_REJECTS, RISK_SECONDS
+from qtinfra.risk.calendar import TradingCalendar
+from qtinfra.risk.engine import Check, RiskEngine, Scope, TradingState
+from qtinfra.risk.exposure import Exposure
+from qtinfra.risk.limits import risk_changes
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
-from qtinfra.store.repository import load_state
+from qtinfra.store.repository import load_events, load_fills, load_state
+
+T = TypeVar("T")
+_CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OPERATOR_TIMEOUT = 5.0
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +77,8 @@ class Gateway:
         self._acceptor: Any = None
         self._initiator: Any = None
         self.ops: OpsServer | None = None
+        self.risk_timings: deque[int] = deque(maxlen=200_000)
+        """Nanoseconds of the last check-chain evaluations (the bench reads percentiles)."""
 
     def start(self) -> None:
         config = self.config
@@ -70,6 +89,22 @@ class Gateway:
         instruments = config.instrument_map()
         # Ids stay unique across restarts: the prefix is the start time in base 36.
         prefix = _base36(int(time.time() * 10))
+        self.calendars = config.calendar_map()
+        self.risk = RiskEngine(
+            config.risk,
+            config.account_map(),
+            self.calendars,
+            {v.name: v.mic for v in config.venues},
+            self._exposure(instruments),
+            session_accounts=self._default_accounts(),
+        )
+        for change in load_events(self.engine, "TradingStateChanged"):
+            self.risk.set_state(
+                Scope(change["scope"]),
+                change["target"],
+                TradingState(change["state"]),
+                change["reason"],
+            )
         self.manager = OrderManager(
             instruments=instruments.values(),
             venue_fees={v.name: v.fee_bps for v in config.venues},
@@ -77,6 +112,8 @@ class Gateway:
             clock=utc_now,
             id_prefix=prefix,
             default_accounts=self._default_accounts(),
+            risk=self.risk,
+            on_risk=self._on_risk,
         )
         state = load_state(self.engine, instruments)
         self.manager.restore(state.orders, state.children, state.cl_ord_ids)
@@ -132,15 +169,30 @@ class Gateway:
             self.log_factory,
         )
         self.scheduler = BackgroundScheduler(timezone=UTC)
-        end = config.gateway.day_end_utc
-        self.scheduler.add_job(
-            self.end_trading_day,
-            CronTrigger(hour=end.hour, minute=end.minute, second=end.second, timezone=UTC),
-            id="day-end",
-        )
+        for calendar, traded in self._calendar_symbols().items():
+            days = ",".join(_CRON_DAYS[d] for d in sorted(calendar.trading_days))
+            close = calendar.close
+            self.scheduler.add_job(
+                partial(self.end_trading_day, calendar, traded),
+                CronTrigger(
+                    day_of_week=days,
+                    hour=close.hour,
+                    minute=close.minute,
+                    second=close.second,
+                    timezone=ZoneInfo(calendar.timezone),
+                ),
+                id=f"close-{calendar.name}",
+            )
         self.scheduler.start()
+        self._expire_missed_closes()
+        self.ops_token = self._write_ops_token(var / "run" / "ops.token")
         self.ops = OpsServer(
-            config.gateway.http_host, config.gateway.http_port, self.registry.snapshot, self.health
+            config.gateway.http_host,
+            config.gateway.http_port,
+            self.registry.snapshot,
+            self.health,
+            control=self,
+            token=self.ops_token,
         )
         self.ops.start()
         log.info("gateway_started", http_port=self.ops.port)
@@ -158,14 +210,201 @@ class Gateway:
                 out[f"{s['BeginString']}:{s['SenderCompID']}->{s['TargetCompID']}"] = account
         return out
 
-    def end_trading_day(self) -> None:
-        """Expire every working DAY order (runs on the sequencer thread)."""
+    def _exposure(self, instruments: dict[str, Any]) -> Exposure:
+        """Risk usage at start: start-of-day positions moved by every fill since the
+        positions file's date; today's executed notional from today's fills."""
+        config = self.config
+        today = utc_now().date()
+        exposure = Exposure(
+            today, {(p.account, p.symbol): p.quantity for p in config.positions.position}
+        )
+        as_of = config.positions.as_of or today
+        for f in load_fills(self.engine, datetime.combine(as_of, dtime(0), tzinfo=UTC)):
+            inst = instruments.get(f.symbol)
+            if inst is None:
+                continue
+            notional = f.quantity * f.price * config.risk.fx.get(inst.currency, 0)
+            exposure.fill(f.account, f.symbol, f.buy, f.quantity, notional, f.transact_time.date())
+        return exposure
+
+    def _calendar_symbols(self) -> dict[TradingCalendar, frozenset[str]]:
+        out: dict[TradingCalendar, set[str]] = {}
+        for symbol, calendar in self.calendars.items():
+            out.setdefault(calendar, set()).add(symbol)
+        return {c: frozenset(s) for c, s in out.items()}
+
+    def end_trading_day(self, calendar: TradingCalendar, symbols: frozenset[str]) -> None:
+        """The calendar's close: expire its instruments' working DAY orders (queued onto
+        the business thread). A holiday has no close."""
+        now = utc_now()
+        if not calendar.is_trading_day(now.astimezone(calendar.zone).date()):
+            return
 
         def expire(manager: OrderManager) -> None:
-            count = manager.expire_day_orders()
-            log.info("trading_day_end", day_orders_expiring=count)
+            count = manager.expire_day_orders(symbols)
+            log.info("trading_day_end", calendar=calendar.name, day_orders_expiring=count)
 
         self.sequencer.call_soon(expire)
+
+    def _expire_missed_closes(self) -> None:
+        """DAY orders still working from before a close the gateway was down for expire
+        now (queued; they go out once the venues have confirmed the cancels)."""
+        now = utc_now()
+        for calendar, symbols in self._calendar_symbols().items():
+            missed = [
+                o.order_id
+                for o in self.manager.orders.values()
+                if o.instrument.symbol in symbols
+                and o.time_in_force is TimeInForce.DAY
+                and calendar.next_close(o.created_at) <= now
+            ]
+            if missed:
+                self.sequencer.call_soon(partial(_expire_missed, calendar, symbols, missed))
+
+    # -- risk: metrics and operator actions -----------------------------------------------
+
+    def _on_risk(self, check: Check | None, elapsed_ns: int | None) -> None:
+        if elapsed_ns is not None:
+            self.risk_timings.append(elapsed_ns)
+            RISK_SECONDS.observe(elapsed_ns / 1e9)
+        if check is not None:
+            RISK_REJECTS.labels(check.value).inc()
+
+    @staticmethod
+    def _write_ops_token(path: Path) -> str:
+        """The operator token the HTTP control endpoints require (readable only by the
+        user running the gateway; the CLI reads it from var/run/ops.token)."""
+        if path.exists():
+            token = path.read_text().strip()
+            if token:
+                return token
+        token = secrets.token_hex(32)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(token + "\n")
+        return token
+
+    def on_loop(self, fn: Callable[[OrderManager], T], timeout: float = OPERATOR_TIMEOUT) -> T:
+        """Any thread: run fn on the business thread and return its result once what it
+        decided is committed to the journal. Raises TimeoutError when the gateway did not
+        get there in time (then nothing is known to have changed)."""
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def call(manager: OrderManager) -> None:
+            try:
+                box["result"] = fn(manager)
+            except Exception as exc:
+                box["error"] = exc
+                done.set()
+                return
+            manager.outbox.after_commit.append(done.set)
+
+        self.sequencer.call_soon(call)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the gateway did not apply the change within {timeout:.0f} s")
+        if "error" in box:
+            raise box["error"]
+        result: T = box["result"]
+        return result
+
+    def client_session_key(self, target: str) -> str:
+        """A client session by its key (FIX.4.4:QTGW->CLIENT1) or its client's CompID."""
+        keys = [k for k in self.registry.keys("client") if k == target]
+        keys = keys or [k for k in self.registry.keys("client") if k.endswith(f"->{target}")]
+        if len(keys) != 1:
+            raise ValueError(f"no client session {target!r}")
+        return keys[0]
+
+    def set_trading_state(
+        self, scope: Scope, target: str, state: TradingState, reason: str, actor: str
+    ) -> dict[str, Any]:
+        """The kill switch, from an operator (HTTP control endpoint)."""
+        if not reason.strip():
+            raise ValueError("a reason is required")
+        if scope is Scope.SESSION:
+            target = self.client_session_key(target)
+        elif scope is Scope.CLIENT and target not in self.risk.accounts:
+            raise ValueError(f"no client account {target!r}")
+        elif scope is Scope.FIRM:
+            target = ""
+        canceled = self.on_loop(lambda m: m.set_trading_state(scope, target, state, reason, actor))
+        log.warning(
+            "trading_state_changed",
+            scope=scope.value,
+            target=target,
+            state=state.value,
+            reason=reason,
+            actor=actor,
+            orders_canceled=canceled,
+        )
+        return {
+            "scope": scope.value,
+            "target": target,
+            "state": state.value,
+            "orders_canceled": canceled,
+        }
+
+    def reload_limits(self, reason: str, actor: str) -> dict[str, Any]:
+        """Re-read config/risk.toml and config/accounts.toml, validate them against the
+        rest of the configuration, and apply them. A bad file raises ConfigError and
+        changes nothing."""
+        fresh = load_config(self.config.config_dir, self.config.root)
+        changes = risk_changes(self.config.risk, fresh.risk)
+        changes += [
+            f"account {a}: changed"
+            for a in sorted(
+                {r.account for r in fresh.accounts} | {r.account for r in self.config.accounts}
+            )
+            if fresh.account_map().get(a) != self.config.account_map().get(a)
+        ]
+        source = self.config.config_dir / "risk.toml"
+        digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else ""
+
+        def apply(manager: OrderManager) -> None:
+            self.risk.configure(fresh.risk, fresh.account_map())
+            manager.outbox.events.append(
+                LimitsChanged(
+                    actor=actor,
+                    reason=reason,
+                    source=str(source),
+                    digest=digest,
+                    changes="\n".join(changes),
+                    transact_time=utc_now(),
+                )
+            )
+
+        self.on_loop(apply)
+        self.config = self.config.model_copy(
+            update={"risk": fresh.risk, "accounts": fresh.accounts}
+        )
+        log.warning("limits_reloaded", actor=actor, reason=reason, changes=changes)
+        return {"changes": changes, "digest": digest}
+
+    def risk_status(self) -> dict[str, Any]:
+        """Trading states, each client's usage and the check chain's timings."""
+        risk = self.risk
+        timings = sorted(self.risk_timings)
+
+        def pct(q: float) -> float | None:
+            if not timings:
+                return None
+            return timings[min(len(timings) - 1, int(q * len(timings)))] / 1000
+
+        return {
+            "states": [
+                {
+                    "scope": s.value,
+                    "target": t,
+                    "state": st.value,
+                    "reason": risk.state_reasons.get((s, t), ""),
+                }
+                for (s, t), st in sorted(risk.states.items())
+            ],
+            "usage": [risk.exposure.snapshot(a) for a in sorted(risk.accounts)],
+            "firm_credit_used": str(risk.exposure.firm_credit_used),
+            "check_chain_us": {"count": len(timings), "p50": pct(0.5), "p99": pct(0.99)},
+        }
 
     def health(self) -> dict[str, Any]:
         failed = self.storage_failure
@@ -252,3 +491,10 @@ class Gateway:
                 reason="0",
             )
         )
+
+
+def _expire_missed(
+    calendar: TradingCalendar, symbols: frozenset[str], order_ids: list[str], manager: OrderManager
+) -> None:
+    count = manager.expire_day_orders(symbols, order_ids)
+    log.info("missed_close_expiry", calendar=calendar.name, day_orders_expiring=count)

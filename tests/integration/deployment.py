@@ -47,6 +47,9 @@ class Deployment:
     gateway_settings: dict[str, str] = field(default_factory=dict)
     extra_clients_toml: str = ""
     extra_sessions: str = ""
+    extra_risk_toml: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    """Config files to write instead of the project's (name -> content)."""
 
     @property
     def config_dir(self) -> Path:
@@ -58,7 +61,17 @@ class Deployment:
 
     def write_config(self, venue_latency_ms: float = 0.0) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        (self.config_dir / "instruments.toml").write_text((CONFIG / "instruments.toml").read_text())
+        for name in (
+            "instruments.toml",
+            "calendars.toml",
+            "accounts.toml",
+            "positions.toml",
+            "risk.toml",
+        ):
+            text = self.files.get(name) or (CONFIG / name).read_text()
+            if name == "risk.toml":
+                text += self.extra_risk_toml
+            (self.config_dir / name).write_text(text)
         (self.config_dir / "clients.toml").write_text(
             (CONFIG / "clients.toml").read_text() + self.extra_clients_toml
         )

@@ -59,8 +59,8 @@ def test_day_order_expires_at_the_end_of_the_trading_day_gtc_does_not(
     closing_soon: Deployment,
 ) -> None:
     client = closing_soon.client("CLIENT1")
-    day = client.new_order("AAPL", "1", 100, D("150"), tif="0")
-    gtc = client.new_order("AAPL", "1", 100, D("150"), tif="1")
+    day = client.new_order("AAPL", "1", 100, D("180"), tif="0")
+    gtc = client.new_order("AAPL", "1", 100, D("180"), tif="1")
     acks = [client.next_message(), client.next_message()]
     assert {a[11] for a in acks} == {day, gtc} and all(a[39] == "0" for a in acks)
     expired = client.wait_for(lambda m: m.get(11) == day and m.get(150) == "C", timeout=30)

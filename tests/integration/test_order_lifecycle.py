@@ -67,7 +67,7 @@ def quiet(client: BuySideClient, seconds: float = 0.5) -> list[dict[int, str]]:
     return out
 
 
-def rest(client: BuySideClient, qty: int = 100, price: str = "150") -> str:
+def rest(client: BuySideClient, qty: int = 100, price: str = "180") -> str:
     cl = client.new_order("AAPL", "1", qty, D(price))
     ack = client.next_message()
     assert (ack[11], ack[150], ack[39]) == (cl, "0", "0"), ack
@@ -153,12 +153,12 @@ def test_resting_order_then_cancel(client: BuySideClient) -> None:
 
 def test_replace_changes_quantity_and_price(client: BuySideClient) -> None:
     cl = rest(client)
-    rpl = client.replace(cl, "AAPL", "1", 200, D("151"))
+    rpl = client.replace(cl, "AAPL", "1", 200, D("181"))
     pending = client.next_message()
     assert (pending[150], pending[39], pending[11], pending[41]) == ("E", "E", rpl, cl)
     done = client.next_message()
     assert (done[150], done[39], done[11], done[41]) == ("5", "0", rpl, cl)
-    assert (done[38], done[44], done[151]) == ("200", "151", "200")
+    assert (done[38], done[44], done[151]) == ("200", "181", "200")
     client.status(rpl, "AAPL", "1")
     status = client.next_message()
     assert (status[150], status[39], status[38], status[44]) == ("I", "0", "200", "151")
@@ -209,7 +209,7 @@ def test_cancel_and_replace_of_unknown_order_are_rejected(client: BuySideClient)
         "1",
         "NONE",
     )
-    rpl = client.replace("NO-SUCH-ORDER", "AAPL", "1", 10, D("150"))
+    rpl = client.replace("NO-SUCH-ORDER", "AAPL", "1", 10, D("180"))
     reject = client.next_message()
     assert (reject[35], reject[11], reject[102], reject[434]) == ("9", rpl, "1", "2")
     assert "unknown order" in reject[58]
@@ -226,9 +226,9 @@ def test_status_of_unknown_order(client: BuySideClient) -> None:
 
 REJECTS = [
     # (description, new_order kwargs, expected Text fragment, OrdRejReason)
-    ("zero quantity", {"quantity": 0, "price": D("150")}, "must be positive", "13"),
-    ("negative quantity", {"quantity": -5, "price": D("150")}, "must be positive", "13"),
-    ("quantity off lot", {"quantity": D("10.5"), "price": D("150")}, "lot size", "13"),
+    ("zero quantity", {"quantity": 0, "price": D("180")}, "must be positive", "13"),
+    ("negative quantity", {"quantity": -5, "price": D("180")}, "must be positive", "13"),
+    ("quantity off lot", {"quantity": D("10.5"), "price": D("180")}, "lot size", "13"),
     ("price off tick", {"quantity": 10, "price": D("150.005")}, "tick size", "99"),
     (
         "limit without price",
@@ -238,7 +238,7 @@ REJECTS = [
     ),
     (
         "market with price",
-        {"quantity": 10, "price": D("150"), "ord_type": "1"},
+        {"quantity": 10, "price": D("180"), "ord_type": "1"},
         "must not be sent",
         "99",
     ),
@@ -251,18 +251,24 @@ REJECTS = [
     ),
     (
         "unknown ISIN",
-        {"symbol": None, "isin": "US0000000000", "quantity": 10, "price": D("1")},
+        {"symbol": None, "isin": "US0000000002", "quantity": 10, "price": D("1")},
         "unknown instrument",
         "1",
     ),
     (
+        "ISIN check digit",
+        {"symbol": None, "isin": "US0000000000", "quantity": 10, "price": D("1")},
+        "not a valid ISIN (ISO 6166 check digit)",
+        "99",
+    ),
+    (
         "symbol and ISIN disagree",
-        {"isin": "US5949181045", "quantity": 10, "price": D("150")},
+        {"isin": "US5949181045", "quantity": 10, "price": D("180")},
         "name different instruments",
         "1",
     ),
-    ("stop order", {"quantity": 10, "price": D("150"), "ord_type": "3"}, "OrdType (40)", "99"),
-    ("good till date", {"quantity": 10, "price": D("150"), "tif": "6"}, "TimeInForce (59)", "99"),
+    ("stop order", {"quantity": 10, "price": D("180"), "ord_type": "3"}, "OrdType (40)", "99"),
+    ("good till date", {"quantity": 10, "price": D("180"), "tif": "6"}, "TimeInForce (59)", "99"),
 ]
 
 
@@ -295,7 +301,7 @@ def test_missing_order_qty_is_rejected(client: BuySideClient) -> None:
         (55, "AAPL"),
         (54, "1"),
         (40, "2"),
-        (44, "150"),
+        (44, "180"),
         (60, "20260101-00:00:00.000000"),
     ):
         msg.setField(tag, value)
@@ -307,7 +313,7 @@ def test_missing_order_qty_is_rejected(client: BuySideClient) -> None:
 
 def test_duplicate_cl_ord_id_is_rejected_and_original_keeps_working(client: BuySideClient) -> None:
     cl = rest(client)
-    client.new_order("AAPL", "1", 5, D("150"), cl_ord_id=cl)
+    client.new_order("AAPL", "1", 5, D("180"), cl_ord_id=cl)
     dup = client.next_message()
     assert (dup[11], dup[39], dup[103]) == (cl, "8", "6")
     assert "duplicate ClOrdID" in dup[58]
@@ -335,7 +341,7 @@ def test_poss_dup_resend_is_answered_with_current_state_not_booked_twice(
         (54, "1"),
         (38, "70"),
         (40, "2"),
-        (44, "150"),
+        (44, "180"),
         (60, fmt_time(utc_now())),
     ):
         msg.setField(tag, value)
@@ -416,7 +422,7 @@ def test_every_message_in_and_out_is_journaled(deployment: Deployment) -> None:
         rest_cl = rest(client)
         client.cancel(rest_cl, "AAPL", "1", 100)
         messages_until(client, lambda m: m.get(39) == "4")
-        client.new_order("AAPL", "1", 0, D("150"))
+        client.new_order("AAPL", "1", 0, D("180"))
         client.next_message()
     finally:
         client.stop()

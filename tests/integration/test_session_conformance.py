@@ -181,7 +181,7 @@ def test_invalid_field_value_gets_session_reject(raw: RawFixClient) -> None:
             (54, "Z"),
             (38, "10"),
             (40, "2"),
-            (44, "150"),
+            (44, "180"),
             (60, timestamp()),
         ],
     )
@@ -191,7 +191,7 @@ def test_invalid_field_value_gets_session_reject(raw: RawFixClient) -> None:
 
 def test_missing_required_field_gets_session_reject(raw: RawFixClient) -> None:
     raw.logon()
-    raw.send("D", [(55, "AAPL"), (54, "1"), (38, "10"), (40, "2"), (44, "150"), (60, timestamp())])
+    raw.send("D", [(55, "AAPL"), (54, "1"), (38, "10"), (40, "2"), (44, "180"), (60, timestamp())])
     reject = raw.expect("3")
     assert (reject[45], reject[371], reject[373]) == ("2", "11", "1")
 

@@ -11,7 +11,7 @@ import pytest
 import quickfix as fix
 
 from qtinfra.config import PROJECT_ROOT, ClientConfig, load_config
-from qtinfra.domain.values import isin_is_valid, mic_is_valid
+from qtinfra.domain.identifiers import isin_is_valid, mic_is_valid
 from qtinfra.errors import ConfigError
 from qtinfra.fix.auth import hash_password, same_text, verify_password
 from qtinfra.fix.client_app import check_logon

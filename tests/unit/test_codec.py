@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import quickfix as fix
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from qtinfra.domain.commands import (
     CancelOrder,
     NewOrder,
+    Party,
     RejectInput,
     ReplaceOrder,
     StatusRequest,
@@ -620,3 +622,298 @@ def test_market_data_request_asks_for_bids_and_offers_of_every_symbol() -> None:
     raw = codec.raw(msg)
     assert "\x01262=MD1\x01" in raw and "\x01264=3\x01" in raw
     assert raw.count("\x01269=") == 2 and raw.count("\x0155=") == 2
+
+
+# -- MiFID II order data: Parties (453), OrderCapacity (528), ExDestination (100) --------------
+
+SPECS = Path(__file__).resolve().parents[2] / "fix_specs"
+CLIENT_LEI = "5299000J2N45DDNE4Y28"
+DECISION_MAKER = ("448", "DM4711", "447", "P", "452", "122", "2376", "24")
+ALGO = ("448", "ALGO7", "447", "D", "452", "12", "2376", "22")
+CLIENT = ("448", CLIENT_LEI, "447", "N", "452", "3", "2376", "23")
+
+REPLACE = {11: "C3", 41: "C1", 55: "AAPL", 54: "1", 40: "2", 59: "1", 38: "150", 44: "190.10"}
+
+
+def with_parties(
+    msg: fix.Message, *entries: tuple[str, ...], count: str | None = None, delim: int = 448
+) -> fix.Message:
+    """msg with a Parties group, each entry given as tag, value, tag, value...; count
+    overrides NoPartyIDs (453) after the entries are added, to send a wrong count."""
+    for entry in entries:
+        group = fix.Group(453, delim)
+        for i in range(0, len(entry), 2):
+            group.setField(int(entry[i]), entry[i + 1])
+        msg.addGroup(group)
+    if count is not None:
+        msg.setField(453, count)
+    return msg
+
+
+def test_new_order_carries_parties_in_the_order_sent() -> None:
+    msg = with_parties(new_order(t528="A", t100="XPAR"), DECISION_MAKER, ALGO)
+    cmd = codec.decode_new_order(msg, SESSION)
+    assert isinstance(cmd, NewOrder)
+    assert cmd.parties == (Party("DM4711", "P", 122, 24), Party("ALGO7", "D", 12, 22))
+    assert (cmd.order_capacity, cmd.ex_destination) == ("A", "XPAR")
+    assert (cmd.cl_ord_id, cmd.quantity, cmd.price) == ("C1", D(100), D("190.05"))
+
+
+def test_replace_carries_parties_capacity_and_destination() -> None:
+    msg = with_parties(
+        message("G", {**REPLACE, 528: "R", 100: "XETR"}), DECISION_MAKER, ALGO, CLIENT
+    )
+    cmd = codec.decode_replace(msg, SESSION)
+    assert isinstance(cmd, ReplaceOrder)
+    assert cmd.parties == (
+        Party("DM4711", "P", 122, 24),
+        Party("ALGO7", "D", 12, 22),
+        Party(CLIENT_LEI, "N", 3, 23),
+    )
+    assert (cmd.order_capacity, cmd.ex_destination) == ("R", "XETR")
+    assert (cmd.cl_ord_id, cmd.orig_cl_ord_id, cmd.quantity) == ("C3", "C1", D(150))
+
+
+def test_party_without_source_or_qualifier_keeps_them_empty() -> None:
+    cmd = codec.decode_new_order(
+        with_parties(new_order(), ("448", "TRADER1", "452", "12")), SESSION
+    )
+    assert isinstance(cmd, NewOrder)
+    assert cmd.parties == (Party("TRADER1", None, 12, None),)
+
+
+def test_party_sub_ids_are_read_past() -> None:
+    entry = fix.Group(453, 448)
+    entry.setField(448, "DM4711")
+    entry.setField(447, "P")
+    entry.setField(452, "122")
+    sub = fix.Group(802, 523)
+    sub.setField(523, "desk 4")
+    sub.setField(803, "9")
+    entry.addGroup(sub)
+    msg = new_order(t100="XPAR")
+    msg.addGroup(entry)
+    assert "\x01802=1\x01523=desk 4\x01803=9\x01" in msg.toString()
+    cmd = codec.decode_new_order(msg, SESSION)
+    assert isinstance(cmd, NewOrder)
+    assert (cmd.parties, cmd.ex_destination) == ((Party("DM4711", "P", 122),), "XPAR")
+
+
+@pytest.mark.parametrize("capacity", ["A", "P", "R"])
+def test_supported_order_capacities_decode(capacity: str) -> None:
+    cmd = codec.decode_new_order(new_order(t528=capacity), SESSION)
+    assert isinstance(cmd, NewOrder) and cmd.order_capacity == capacity
+
+
+def test_order_without_mifid_fields_has_no_parties_capacity_or_destination() -> None:
+    cmd = codec.decode_new_order(new_order(), SESSION)
+    assert isinstance(cmd, NewOrder)
+    assert (cmd.parties, cmd.order_capacity, cmd.ex_destination) == ((), None, None)
+    replace = codec.decode_replace(message("G", REPLACE), SESSION)
+    assert isinstance(replace, ReplaceOrder)
+    assert (replace.parties, replace.order_capacity, replace.ex_destination) == ((), None, None)
+
+
+def test_empty_parties_group_is_no_parties() -> None:
+    cmd = codec.decode_new_order(new_order(t453="0"), SESSION)
+    assert isinstance(cmd, NewOrder) and cmd.parties == ()
+
+
+MIFID_REJECTS = [
+    (
+        "fewer entries than NoPartyIDs",
+        {},
+        (DECISION_MAKER,),
+        "2",
+        "NoPartyIDs (453) says 2 but 1 PartyID (448) entries follow",
+    ),
+    (
+        "more entries than NoPartyIDs",
+        {},
+        (DECISION_MAKER, ALGO),
+        "1",
+        "NoPartyIDs (453) says 1 but 2 PartyID (448) entries follow",
+    ),
+    (
+        "entry without PartyRole",
+        {},
+        (DECISION_MAKER, ("448", "ALGO7", "447", "D", "2376", "22")),
+        None,
+        "PartyRole (452) is required in each Parties (453) entry",
+    ),
+    (
+        "PartyRole not an integer",
+        {},
+        (("448", "ALGO7", "447", "D", "452", "trader"),),
+        None,
+        "PartyRole (452) is not an integer: 'trader'",
+    ),
+    (
+        "PartyRoleQualifier not an integer",
+        {},
+        (("448", "ALGO7", "447", "D", "452", "12", "2376", "2.5"),),
+        None,
+        "PartyRoleQualifier (2376) is not an integer: '2.5'",
+    ),
+    (
+        "LEI with wrong check digits",
+        {},
+        (("448", "5299000J2N45DDNE4Y29", "447", "N", "452", "3"),),
+        None,
+        "PartyID 5299000J2N45DDNE4Y29 with PartyIDSource N is not a valid LEI "
+        "(ISO 17442 check digits)",
+    ),
+    (
+        "unsupported OrderCapacity",
+        {528: "G"},
+        (),
+        None,
+        "OrderCapacity (528) value 'G' is not supported; "
+        "use A (agency), P (principal), R (riskless principal)",
+    ),
+    (
+        "ExDestination not a MIC",
+        {100: "xx"},
+        (),
+        None,
+        "ExDestination (100) 'xx' is not an ISO 10383 MIC",
+    ),
+    (
+        "ExDestination in lower case",
+        {100: "xpar"},
+        (),
+        None,
+        "ExDestination (100) 'xpar' is not an ISO 10383 MIC",
+    ),
+    (
+        "ISIN with wrong check digit",
+        {48: "US0378331006", 22: "4"},
+        (),
+        None,
+        "SecurityID (48) US0378331006 is not a valid ISIN (ISO 6166 check digit)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "changes", "entries", "count", "text"),
+    MIFID_REJECTS,
+    ids=[r[0] for r in MIFID_REJECTS],
+)
+def test_invalid_mifid_order_data_rejects_the_new_order_with_text(
+    what: str,
+    changes: dict[int, str],
+    entries: tuple[tuple[str, ...], ...],
+    count: str | None,
+    text: str,
+) -> None:
+    msg = with_parties(message("D", {**NEW_ORDER, **changes}), *entries, count=count)
+    cmd = codec.decode_new_order(msg, SESSION)
+    assert isinstance(cmd, RejectInput), what
+    assert (cmd.kind, cmd.text, cmd.cl_ord_id, cmd.quantity) == ("order", text, "C1", D(100))
+
+
+@pytest.mark.parametrize(
+    ("what", "changes", "entries", "count", "text"),
+    MIFID_REJECTS,
+    ids=[r[0] for r in MIFID_REJECTS],
+)
+def test_invalid_mifid_order_data_rejects_the_replace_with_text(
+    what: str,
+    changes: dict[int, str],
+    entries: tuple[tuple[str, ...], ...],
+    count: str | None,
+    text: str,
+) -> None:
+    msg = with_parties(message("G", {**REPLACE, **changes}), *entries, count=count)
+    cmd = codec.decode_replace(msg, SESSION)
+    assert isinstance(cmd, RejectInput), what
+    assert (cmd.kind, cmd.text, cmd.cl_ord_id, cmd.orig_cl_ord_id) == ("replace", text, "C3", "C1")
+
+
+def test_parties_entry_not_opened_by_party_id_is_rejected() -> None:
+    msg = with_parties(new_order(), ("447", "D", "448", "ALGO7", "452", "12"), delim=447)
+    assert "\x01453=1\x01447=D\x01448=ALGO7\x01" in msg.toString()
+    cmd = codec.decode_new_order(msg, SESSION)
+    assert isinstance(cmd, RejectInput)
+    assert cmd.text == "PartyID (448) must open each Parties (453) entry"
+
+
+def test_non_numeric_party_count_is_rejected() -> None:
+    cmd = codec.decode_new_order(new_order(t453="two"), SESSION)
+    assert isinstance(cmd, RejectInput)
+    assert cmd.text == "NoPartyIDs (453) is not a count: 'two'"
+
+
+def test_cancel_naming_an_invalid_isin_is_rejected() -> None:
+    msg = message("F", {11: "C2", 41: "C1", 55: "AAPL", 54: "2", 48: "US0378331006", 22: "4"})
+    cmd = codec.decode_cancel(msg, SESSION)
+    assert isinstance(cmd, RejectInput)
+    assert (cmd.kind, cmd.text) == (
+        "cancel",
+        "SecurityID (48) US0378331006 is not a valid ISIN (ISO 6166 check digit)",
+    )
+
+
+def initiator_order(msg_type: str, begin_string: str, body: dict[int, str]) -> fix.Message:
+    """A message built as a client's QuickFIX initiator builds it: header, body fields, and
+    the Parties group added entry by entry through quickfix.Group."""
+    msg = fix.Message()
+    header = msg.getHeader()
+    header.setField(8, begin_string)
+    header.setField(35, msg_type)
+    header.setField(49, "CLIENT1")
+    header.setField(56, "QTGW")
+    header.setField(34, "7")
+    header.setField(52, "20250102-09:30:00.000123")
+    if begin_string == "FIXT.1.1":
+        header.setField(1128, "9")
+    for tag, value in body.items():
+        msg.setField(tag, value)
+    for party_id, source, role, qualifier in (
+        ("DM4711", "P", "122", "24"),
+        ("ALGO7", "D", "12", "22"),
+        (CLIENT_LEI, "N", "3", "23"),
+    ):
+        group = fix.Group(453, 448)
+        group.setField(448, party_id)
+        group.setField(447, source)
+        group.setField(452, role)
+        group.setField(2376, qualifier)
+        msg.addGroup(group)
+    return msg
+
+
+INITIATOR_PARTIES = (
+    Party("DM4711", "P", 122, 24),
+    Party("ALGO7", "D", 12, 22),
+    Party(CLIENT_LEI, "N", 3, 23),
+)
+
+
+@pytest.mark.parametrize(("msg_type", "body"), [("D", NEW_ORDER), ("G", REPLACE)])
+def test_fix44_initiator_order_passes_the_dictionary_and_decodes_with_parties(
+    msg_type: str, body: dict[int, str]
+) -> None:
+    sent = initiator_order(msg_type, "FIX.4.4", {**body, 60: NEW_ORDER[60], 528: "A", 100: "XPAR"})
+    dd = fix.DataDictionary(str(SPECS / "FIX44.xml"))
+    received = fix.Message(sent.toString(), dd, True)
+    dd.validate(received)  # PartyRole 122, PartyIDSource N/P and 2376 are in our FIX 4.4
+    assert received.groupCount(453) == 3
+    decode = codec.decode_new_order if msg_type == "D" else codec.decode_replace
+    cmd = decode(received, SESSION)
+    assert isinstance(cmd, NewOrder | ReplaceOrder), cmd
+    assert cmd.parties == INITIATOR_PARTIES
+    assert (cmd.order_capacity, cmd.ex_destination) == ("A", "XPAR")
+
+
+def test_fix50sp2_initiator_order_decodes_with_parties() -> None:
+    sent = initiator_order("D", "FIXT.1.1", {**NEW_ORDER, 528: "P", 100: "XLON"})
+    transport = fix.DataDictionary(str(SPECS / "FIXT11.xml"))
+    app = fix.DataDictionary(str(SPECS / "FIX50SP2.xml"))
+    received = fix.Message(sent.toString(), transport, app, True)
+    assert received.groupCount(453) == 3
+    cmd = codec.decode_new_order(received, SESSION)
+    assert isinstance(cmd, NewOrder), cmd
+    assert cmd.parties == INITIATOR_PARTIES
+    assert (cmd.order_capacity, cmd.ex_destination) == ("P", "XLON")

@@ -11,8 +11,26 @@ from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForc
 
 
 @dataclass(frozen=True, slots=True)
+class Party:
+    """One entry of the Parties group (453): who a party is and what role it plays.
+
+    MiFID II order records (RTS 24) and transaction reports (RTS 22) name the client, the
+    investment decision maker and the executing trader (a person or an algorithm) this way.
+    """
+
+    party_id: str  # 448
+    source: str | None  # 447 PartyIDSource: "N" (LEI), "P" (short code), "D" (proprietary)...
+    role: int  # 452 PartyRole: 3 client ID, 12 executing trader, 122 investment decision maker
+    qualifier: int | None = None  # 2376: 22 algorithm, 23 firm or legal entity, 24 natural person
+
+
+@dataclass(frozen=True, slots=True)
 class NewOrder:
-    """NewOrderSingle (D). Either symbol or isin (or both) names the instrument."""
+    """NewOrderSingle (D). Either symbol or isin (or both) names the instrument.
+
+    parties, order_capacity (528) and ex_destination (100) are the MiFID II order data the
+    client sent, kept for the order record (RTS 24) and the transaction report (RTS 22).
+    """
 
     session: str
     cl_ord_id: str
@@ -25,6 +43,9 @@ class NewOrder:
     price: Decimal | None
     account: str | None
     poss_dup: bool = False
+    parties: tuple[Party, ...] = ()
+    order_capacity: str | None = None
+    ex_destination: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +63,8 @@ class CancelOrder:
 
 @dataclass(frozen=True, slots=True)
 class ReplaceOrder:
-    """OrderCancelReplaceRequest (G): a new quantity and/or price for a working order."""
+    """OrderCancelReplaceRequest (G): a new quantity and/or price for a working order, with
+    the MiFID II order data as of the replace (see NewOrder)."""
 
     session: str
     cl_ord_id: str
@@ -55,6 +77,9 @@ class ReplaceOrder:
     quantity: Decimal
     price: Decimal | None
     poss_dup: bool = False
+    parties: tuple[Party, ...] = ()
+    order_capacity: str | None = None
+    ex_destination: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

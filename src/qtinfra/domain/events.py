@@ -118,6 +118,33 @@ class ChildStatusSent:
     side: Side
 
 
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged:
+    """The kill switch (RTS 6 Art. 12): a trading state set by an operator, with who and
+    why. scope: firm, session or client; target: the session or Account ("" firm-wide)."""
+
+    scope: str
+    target: str
+    state: str
+    reason: str
+    actor: str
+    orders_canceled: int
+    transact_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsChanged:
+    """The risk configuration was reloaded in the running gateway, with who and why.
+    digest: SHA-256 of the file applied; changes: what differs, one line per limit."""
+
+    actor: str
+    reason: str
+    source: str
+    digest: str
+    changes: str
+    transact_time: datetime
+
+
 Event = (
     ExecutionReport
     | CancelRejected
@@ -125,6 +152,8 @@ Event = (
     | ChildOrderSent
     | ChildCancelSent
     | ChildStatusSent
+    | TradingStateChanged
+    | LimitsChanged
 )
 ClientEvent = ExecutionReport | CancelRejected | BusinessRejected
 VenueEvent = ChildOrderSent | ChildCancelSent | ChildStatusSent

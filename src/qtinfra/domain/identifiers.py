@@ -35,9 +35,9 @@ def mic_is_valid(mic: str) -> bool:
 
 
 def lei_is_valid(lei: str) -> bool:
-    """ISO 17442: 18 upper-case alphanumerics and two check digits, valid when the whole
-    code read as a number (letters A=10 .. Z=35) is 1 modulo 97 (ISO 7064 MOD 97-10)."""
-    if not lei.isascii() or not _LEI.match(lei):
+    """ISO 17442: 18 upper-case alphanumerics and two check digits (02-98), valid when the
+    whole code read as a number (letters A=10 .. Z=35) is 1 modulo 97 (ISO 7064 MOD 97-10)."""
+    if not lei.isascii() or not _LEI.fullmatch(lei) or not 2 <= int(lei[18:]) <= 98:
         return False
     return int("".join(str(int(ch, 36)) for ch in lei)) % 97 == 1
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
+from qtinfra.domain.commands import Party
 from qtinfra.domain.values import Instrument, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.errors import InvalidTransition
 
@@ -65,6 +66,14 @@ class Order:
     orig_cl_ord_id: str | None = None
     pending: PendingChange | None = None
     text: str | None = None
+    # MiFID II order data (RTS 22/24), from the message or the client's defaults.
+    decision_maker: Party | None = None
+    executing_trader: Party | None = None
+    order_capacity: str | None = None
+    ex_destination: str | None = None
+    exposure_price: Decimal | None = None
+    """Base-currency value of one unit, for the risk exposure (limit price, or the
+    reference price of a market order, times the fx rate)."""
 
     # -- derived ---------------------------------------------------------------------------
 

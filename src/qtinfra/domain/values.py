@@ -120,7 +120,7 @@ class Instrument:
     currency: str
     tick_size: Decimal
     lot_size: Decimal
-    reference_price: Decimal
+    reference_price: Decimal | None
     venues: tuple[str, ...]
 
     def on_tick(self, price: Decimal) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import TypeVar
 
 import quickfix as fix
@@ -18,6 +19,7 @@ import quickfix as fix
 from qtinfra.domain.commands import (
     CancelOrder,
     NewOrder,
+    Party,
     RejectInput,
     ReplaceOrder,
     StatusRequest,
@@ -33,6 +35,7 @@ from qtinfra.domain.events import (
     ChildStatusSent,
     ExecutionReport,
 )
+from qtinfra.domain.identifiers import isin_is_valid, lei_is_valid, mic_is_valid
 from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
 
 SOH = "\x01"
@@ -44,6 +47,15 @@ _ORD_TYPES = {t.value: t for t in OrdType}
 _TIFS = {t.value: t for t in TimeInForce}
 _EXEC_TYPES = {t.value: t for t in ExecType}
 _ORD_STATUSES = {s.value: s for s in OrdStatus}
+_ORDER_CAPACITIES = {c: c for c in ("A", "P", "R")}
+LEI_SOURCE = "N"
+# The fields of a Parties (453) entry: PartyID (448) opens it, then PartyIDSource (447),
+# PartyRole (452), PartyRoleQualifier (2376) and the PtysSubGrp (802, 523, 803), read past.
+_PARTY_TAGS = frozenset({448, 447, 452, 2376, 802, 523, 803})
+# Check digits cost microseconds per order; clients send the same few ISINs and LEIs over
+# and over, and a bounded cache keeps a client sending endless new ones from growing it.
+_isin_ok = lru_cache(maxsize=4096)(isin_is_valid)
+_lei_ok = lru_cache(maxsize=4096)(lei_is_valid)
 
 
 class DecodeError(Exception):
@@ -89,8 +101,12 @@ Fields = dict[int, str]
 def fields(msg: fix.Message) -> Fields:
     """Every field of a message by tag, from one serialisation (one call into QuickFIX
     instead of one per field). Repeating groups are flattened, the last instance wins."""
+    return _by_tag(msg.toString().split(SOH))
+
+
+def _by_tag(parts: list[str]) -> Fields:
     out: Fields = {}
-    for part in msg.toString().split(SOH):
+    for part in parts:
         tag, sep, value = part.partition("=")
         if sep:
             out[int(tag)] = value
@@ -142,6 +158,12 @@ def _tif(f: Fields) -> TimeInForce:
     return _enum(_TIFS, text, 59, "TimeInForce", "0 (day), 1 (GTC), 3 (IOC), 4 (FOK)")
 
 
+def _int(text: str, tag: int, name: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise DecodeError(f"{name} ({tag}) is not an integer: {text!r}")
+    return int(text)
+
+
 def _instrument(f: Fields) -> tuple[str | None, str | None]:
     symbol = _get(f, 55)
     security_id = _get(f, 48)
@@ -151,7 +173,82 @@ def _instrument(f: Fields) -> tuple[str | None, str | None]:
             raise DecodeError(
                 f"SecurityIDSource (22) must be 4 (ISIN) with SecurityID (48), got {source!r}"
             )
+        if not _isin_ok(security_id):
+            raise DecodeError(
+                f"SecurityID (48) {security_id} is not a valid ISIN (ISO 6166 check digit)"
+            )
     return symbol, security_id
+
+
+def _order_capacity(f: Fields) -> str | None:
+    text = _get(f, 528)
+    if text is None:
+        return None
+    return _enum(
+        _ORDER_CAPACITIES,
+        text,
+        528,
+        "OrderCapacity",
+        "A (agency), P (principal), R (riskless principal)",
+    )
+
+
+def _ex_destination(f: Fields) -> str | None:
+    mic = _get(f, 100)
+    if mic is not None and not mic_is_valid(mic):
+        raise DecodeError(f"ExDestination (100) {mic!r} is not an ISO 10383 MIC")
+    return mic
+
+
+def _parties(parts: list[str], count_text: str) -> tuple[Party, ...]:
+    """The Parties group (453) read from a message's serialisation, in the order sent.
+
+    QuickFIX writes a group as its count followed by the entries, each opened by the
+    group's first field, PartyID (448); the group ends at the first tag outside it.
+    """
+    if not (count_text.isascii() and count_text.isdigit()):
+        raise DecodeError(f"NoPartyIDs (453) is not a count: {count_text!r}")
+    count = int(count_text)
+    entries: list[Fields] = []
+    entry: Fields | None = None
+    for part in parts[parts.index(f"453={count_text}") + 1 :]:
+        tag_text, _, value = part.partition("=")
+        tag = int(tag_text) if tag_text else 0
+        if tag == 448:
+            entry = {448: value}
+            entries.append(entry)
+        elif tag in _PARTY_TAGS:
+            if entry is None:
+                raise DecodeError("PartyID (448) must open each Parties (453) entry")
+            entry[tag] = value
+        else:
+            break
+    if len(entries) != count:
+        raise DecodeError(
+            f"NoPartyIDs (453) says {count} but {len(entries)} PartyID (448) entries follow"
+        )
+    return tuple(_party(e) for e in entries)
+
+
+def _party(entry: Fields) -> Party:
+    party_id = entry[448]
+    source = entry.get(447)
+    role_text = entry.get(452)
+    if role_text is None:
+        raise DecodeError("PartyRole (452) is required in each Parties (453) entry")
+    qualifier_text = entry.get(2376)
+    if source == LEI_SOURCE and not _lei_ok(party_id):
+        raise DecodeError(
+            f"PartyID {party_id} with PartyIDSource N is not a valid LEI (ISO 17442 check digits)"
+        )
+    return Party(
+        party_id=party_id,
+        source=source,
+        role=_int(role_text, 452, "PartyRole"),
+        qualifier=None
+        if qualifier_text is None
+        else _int(qualifier_text, 2376, "PartyRoleQualifier"),
+    )
 
 
 def _poss_dup(f: Fields) -> bool:
@@ -159,7 +256,8 @@ def _poss_dup(f: Fields) -> bool:
 
 
 def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
-    f = fields(msg)
+    parts = msg.toString().split(SOH)
+    f = _by_tag(parts)
     cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
@@ -171,6 +269,7 @@ def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
         quantity = _decimal(_need(f, 38, "OrderQty"), 38, "OrderQty")
         price_text = _get(f, 44)
         price = _decimal(price_text, 44, "Price") if price_text is not None else None
+        parties = _parties(parts, f[453]) if 453 in f else ()
         return NewOrder(
             session=session,
             cl_ord_id=cl_ord_id,
@@ -183,6 +282,9 @@ def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
             price=price,
             account=_get(f, 1),
             poss_dup=_poss_dup(f),
+            parties=parties,
+            order_capacity=_order_capacity(f),
+            ex_destination=_ex_destination(f),
         )
     except DecodeError as exc:
         return _reject_input(f, session, "order", str(exc), cl_ord_id)
@@ -208,7 +310,8 @@ def decode_cancel(msg: fix.Message, session: str) -> CancelOrder | RejectInput:
 
 
 def decode_replace(msg: fix.Message, session: str) -> ReplaceOrder | RejectInput:
-    f = fields(msg)
+    parts = msg.toString().split(SOH)
+    f = _by_tag(parts)
     cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
@@ -226,6 +329,9 @@ def decode_replace(msg: fix.Message, session: str) -> ReplaceOrder | RejectInput
             quantity=_decimal(_need(f, 38, "OrderQty"), 38, "OrderQty"),
             price=_decimal(price_text, 44, "Price") if price_text is not None else None,
             poss_dup=_poss_dup(f),
+            parties=_parties(parts, f[453]) if 453 in f else (),
+            order_capacity=_order_capacity(f),
+            ex_destination=_ex_destination(f),
         )
     except DecodeError as exc:
         return _reject_input(f, session, "replace", str(exc), cl_ord_id)

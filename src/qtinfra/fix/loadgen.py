@@ -50,6 +50,8 @@ def marketable_orders(
     alternating sides, the books do not drift."""
     out: list[OrderTemplate] = []
     for inst in instruments:
+        if inst.reference_price is None:
+            continue
         qty = Decimal(quantity) * inst.lot_size
         for side, sign in (("1", 1), ("2", -1)):
             raw = inst.reference_price * (1 + sign * Decimal(away_bps) / 10000)

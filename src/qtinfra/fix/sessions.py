@@ -53,6 +53,11 @@ class SessionRegistry:
             entries = list(self._entries.values())
         return [e.session_id for e in sorted(entries, key=lambda e: e.kind != "client")]
 
+    def keys(self, kind: str) -> list[str]:
+        """The keys (FIX.4.4:QTGW->CLIENT1) of every session of a kind (client, venue)."""
+        with self._lock:
+            return [k for k, e in self._entries.items() if e.kind == kind]
+
     def session_id(self, key: str) -> fix.SessionID:
         return self._entries[key].session_id
 

@@ -8,6 +8,7 @@ therefore decided here, in arrival order, deterministically.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ from qtinfra.domain.events import (
     ChildStatusSent,
     Event,
     ExecutionReport,
+    TradingStateChanged,
 )
 from qtinfra.domain.orders import ZERO, ChangeKind, Order
 from qtinfra.domain.values import (
@@ -49,6 +51,15 @@ from qtinfra.domain.values import (
     TimeInForce,
 )
 from qtinfra.errors import InvalidTransition, VenueUnavailable
+from qtinfra.risk.engine import (
+    Approval,
+    Check,
+    OrderTerms,
+    RiskEngine,
+    RiskRejection,
+    Scope,
+    TradingState,
+)
 from qtinfra.risk.validation import Rejection, check_terms, resolve_instrument
 from qtinfra.routing.router import RoutingRequest, plan_routes
 
@@ -110,9 +121,13 @@ class Outbox:
     new_children: set[str] = field(default_factory=set)
     executions: list[Execution] = field(default_factory=list)
     cl_ord_ids: list[tuple[str, str, str]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    """Run once this outbox is durable (operator actions wait on it)."""
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.orders or self.children or self.cl_ord_ids)
+        return bool(
+            self.events or self.orders or self.children or self.cl_ord_ids or self.after_commit
+        )
 
 
 class OrderManager:
@@ -126,9 +141,13 @@ class OrderManager:
         clock: Callable[[], datetime],
         id_prefix: str,
         default_accounts: Mapping[str, str] | None = None,
+        risk: RiskEngine | None = None,
+        on_risk: Callable[[Check | None, int | None], None] | None = None,
     ) -> None:
         """default_accounts: Account (1) by client session key, from the clients' static
-        data, for orders that carry none."""
+        data, for orders that carry none. risk: the pre-trade check chain and exposure
+        (the gateway always has one; lifecycle unit tests may leave it out). on_risk: told
+        each evaluation's outcome (None: passed) and its duration in nanoseconds."""
         self.instruments = {i.symbol: i for i in instruments}
         self.by_isin = {i.isin: i for i in self.instruments.values()}
         self.venue_fees = dict(venue_fees)
@@ -142,6 +161,9 @@ class OrderManager:
         self.children_of: dict[str, list[ChildOrder]] = {}
         self.excluded: dict[str, set[str]] = {}
         self.expiring: set[str] = set()
+        self.killing: dict[str, str] = {}
+        self.risk = risk
+        self.on_risk = on_risk
         self.venues_up: set[str] = set()
         self.quotes: dict[str, dict[str, VenueQuote]] = {}
         self.outbox = Outbox()
@@ -188,24 +210,80 @@ class OrderManager:
             self.children_of.setdefault(child.order_id, []).append(child)
         for session, cl_ord_id, order_id in cl_ord_ids:
             self.by_cl_ord_id[(session, cl_ord_id)] = order_id
+        if self.risk is not None:
+            for order in self.orders.values():
+                price = order.price or self.reference_price(order.instrument)[0]
+                order.exposure_price = self.risk.unit_price(order.instrument, price)
+                self._sync_exposure(order)
 
     def _lookup(self, order_id: str | None) -> Order | None:
         if order_id is None:
             return None
         return self.orders.get(order_id) or self.done_orders.get(order_id)
 
-    def expire_day_orders(self) -> int:
-        """End of the trading day: every working DAY order expires. Its children are
-        cancelled at the venues; the Expired report goes out once they have answered."""
+    def expire_day_orders(
+        self, symbols: Iterable[str] | None = None, order_ids: Iterable[str] | None = None
+    ) -> int:
+        """End of the trading day: every working DAY order (in `symbols`, all by default;
+        only `order_ids`, if given) expires. Its children are cancelled at the venues; the
+        Expired report goes out once they have answered."""
+        wanted = set(symbols) if symbols is not None else None
+        only = set(order_ids) if order_ids is not None else None
         count = 0
         for order in list(self.orders.values()):
             if order.time_in_force is not TimeInForce.DAY or not order.is_live:
+                continue
+            if wanted is not None and order.instrument.symbol not in wanted:
+                continue
+            if only is not None and order.order_id not in only:
                 continue
             count += 1
             self.expiring.add(order.order_id)
             self._cancel_children(order)
             self._settle(order)
         return count
+
+    def set_trading_state(
+        self, scope: Scope, target: str, state: TradingState, reason: str, actor: str
+    ) -> int:
+        """The kill switch (RTS 6 Art. 12): set a trading state for the firm, a session or
+        a client. HALTED also cancels every open order in scope at the venues (each is
+        reported Canceled once its venues confirm). Returns how many orders are being
+        cancelled."""
+        if self.risk is None:
+            raise ValueError("this order manager has no risk engine")
+        self.risk.set_state(scope, target, state, reason)
+        count = 0
+        if state is TradingState.HALTED:
+            text = f"kill switch: {reason}"
+            for order in list(self.orders.values()):
+                if not order.is_live or order.order_id in self.killing:
+                    continue
+                if scope is Scope.SESSION and order.session != target:
+                    continue
+                if scope is Scope.CLIENT and order.account != target:
+                    continue
+                count += 1
+                self._kill(order, text)
+        self.outbox.events.append(
+            TradingStateChanged(
+                scope=scope.value,
+                target=target,
+                state=state.value,
+                reason=reason,
+                actor=actor,
+                orders_canceled=count,
+                transact_time=self.clock(),
+            )
+        )
+        return count
+
+    def _kill(self, order: Order, text: str) -> None:
+        if order.pending is not None and order.pending.kind is ChangeKind.REPLACE:
+            self._refuse_pending(order, CxlRejReason.BROKER_OPTION, f"{text}; replace refused")
+        self.killing[order.order_id] = text
+        self._cancel_children(order)
+        self._settle(order)
 
     def live_children_at(self, venue: str) -> list[ChildOrder]:
         return [c for c in self.children.values() if c.venue == venue and not c.status.is_done]
@@ -219,6 +297,61 @@ class OrderManager:
 
     def _touch(self, order: Order) -> None:
         self.outbox.orders[order.order_id] = order
+        if self.risk is not None:
+            self._sync_exposure(order)
+
+    def _sync_exposure(self, order: Order) -> None:
+        """The order's open quantity and notional, as the risk exposure counts them; a
+        pending replace counts at the larger of its old and new terms."""
+        assert self.risk is not None
+        unit = order.exposure_price
+        if unit is None:
+            return
+        leaves = order.leaves_qty
+        notional = leaves * unit
+        change = order.pending
+        if change is not None and change.kind is ChangeKind.REPLACE and not order.status.is_done:
+            assert change.quantity is not None
+            new_unit = self.risk.unit_price(order.instrument, change.price) or unit
+            new_leaves = max(change.quantity - order.cum_qty, ZERO)
+            leaves = max(leaves, new_leaves)
+            notional = max(notional, new_leaves * new_unit)
+        self.risk.exposure.set_order(
+            order.order_id,
+            order.account or "",
+            order.instrument.symbol,
+            order.side is Side.BUY,
+            leaves,
+            notional,
+        )
+
+    def reference_price(self, instrument: Instrument) -> tuple[Decimal | None, str]:
+        """The price collar's reference: the mid of the best bid and offer across the
+        venues' books, else the instrument's configured reference price."""
+        bid = ask = None
+        for by_symbol in self.quotes.values():
+            q = by_symbol.get(instrument.symbol)
+            if q is None:
+                continue
+            if q.bids and (bid is None or q.bids[0][0] > bid):
+                bid = q.bids[0][0]
+            if q.asks and (ask is None or q.asks[0][0] < ask):
+                ask = q.asks[0][0]
+        if bid is not None and ask is not None and bid < ask:
+            return (bid + ask) / 2, "venues' mid"
+        if instrument.reference_price is not None:
+            return instrument.reference_price, "configured reference price"
+        return None, "none"
+
+    def _evaluate(self, terms: OrderTerms, instrument: Instrument) -> Approval | RiskRejection:
+        assert self.risk is not None
+        reference, source = self.reference_price(instrument)
+        start = time.perf_counter_ns()
+        decision = self.risk.check_new(terms, self.clock(), reference, source)
+        elapsed = time.perf_counter_ns() - start
+        if self.on_risk is not None:
+            self.on_risk(decision.check if isinstance(decision, RiskRejection) else None, elapsed)
+        return decision
 
     def _touch_child(self, child: ChildOrder) -> None:
         self.outbox.children[child.child_id] = child
@@ -237,6 +370,7 @@ class OrderManager:
                 self.children.pop(child.child_id, None)
             self.excluded.pop(order.order_id, None)
             self.expiring.discard(order.order_id)
+            self.killing.pop(order.order_id, None)
 
     # -- reports ---------------------------------------------------------------------------
 
@@ -379,6 +513,28 @@ class OrderManager:
         if rejection is not None:
             self._reject_new(cmd, rejection.reason, rejection.text, instrument)
             return
+        account = cmd.account or self.default_accounts.get(cmd.session)
+        approval = None
+        if self.risk is not None:
+            decision = self._evaluate(
+                OrderTerms(
+                    session=cmd.session,
+                    account=account,
+                    instrument=instrument,
+                    side=cmd.side,
+                    ord_type=cmd.ord_type,
+                    quantity=cmd.quantity,
+                    price=cmd.price,
+                    parties=cmd.parties,
+                    order_capacity=cmd.order_capacity,
+                    ex_destination=cmd.ex_destination,
+                ),
+                instrument,
+            )
+            if isinstance(decision, RiskRejection):
+                self._reject_new(cmd, decision.reason, decision.text, instrument)
+                return
+            approval = decision
         order = Order(
             order_id=f"{self._prefix}{next(self._order_seq)}",
             session=cmd.session,
@@ -389,9 +545,16 @@ class OrderManager:
             time_in_force=cmd.time_in_force,
             quantity=cmd.quantity,
             price=cmd.price,
-            account=cmd.account or self.default_accounts.get(cmd.session),
+            account=account,
             created_at=self.clock(),
+            ex_destination=cmd.ex_destination,
         )
+        if approval is not None:
+            data = approval.order_data
+            order.decision_maker = data.decision_maker
+            order.executing_trader = data.executing_trader
+            order.order_capacity = data.order_capacity
+            order.exposure_price = approval.exposure_price
         self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
         self.outbox.new_orders.add(order.order_id)
         try:
@@ -498,6 +661,21 @@ class OrderManager:
         order = self._find_for_change(cmd, CxlRejResponseTo.CANCEL)
         if order is None:
             return
+        if self.risk is not None:
+            refused = self.risk.check_cancel(cmd.session, self.clock())
+            if refused is not None:
+                if self.on_risk is not None:
+                    self.on_risk(refused.check, None)
+                self._cancel_reject(
+                    cmd.session,
+                    cmd.cl_ord_id,
+                    cmd.orig_cl_ord_id,
+                    CxlRejResponseTo.CANCEL,
+                    CxlRejReason.BROKER_OPTION,
+                    refused.text,
+                    order,
+                )
+                return
         self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
         order.request_cancel(cmd.cl_ord_id)
         self._touch(order)
@@ -535,6 +713,31 @@ class OrderManager:
         if cmd.quantity < order.cum_qty:
             refuse(CxlRejReason.OTHER, f"OrderQty {cmd.quantity} is below CumQty {order.cum_qty}")
             return
+        if self.risk is not None:
+            # The new terms pass the whole chain; the order's own open quantity and
+            # notional do not count against it. It keeps its MiFID II data unless the
+            # replace carries new Parties / OrderCapacity.
+            kept = tuple(p for p in (order.decision_maker, order.executing_trader) if p)
+            decision = self._evaluate(
+                OrderTerms(
+                    session=cmd.session,
+                    account=order.account,
+                    instrument=order.instrument,
+                    side=order.side,
+                    ord_type=order.ord_type,
+                    quantity=cmd.quantity,
+                    price=cmd.price,
+                    parties=kept + cmd.parties,
+                    order_capacity=cmd.order_capacity or order.order_capacity,
+                    ex_destination=cmd.ex_destination or order.ex_destination,
+                    replaces=order.order_id,
+                    cum_qty=order.cum_qty,
+                ),
+                order.instrument,
+            )
+            if isinstance(decision, RiskRejection):
+                refuse(CxlRejReason.BROKER_OPTION, decision.text)
+                return
         self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
         order.request_replace(cmd.cl_ord_id, cmd.quantity, cmd.price)
         self._touch(order)
@@ -631,9 +834,13 @@ class OrderManager:
             for venue, by_symbol in self.quotes.items()
             if (q := by_symbol.get(order.instrument.symbol)) is not None
         }
+        venues_up = self.venues_up
+        if order.ex_destination is not None:
+            # A directed order (ExDestination) works only at that venue.
+            venues_up = {v for v in venues_up if self.venue_mics.get(v) == order.ex_destination}
         routes = plan_routes(
             request,
-            self.venues_up,
+            venues_up,
             quotes,
             self.venue_fees,
             frozenset(self.excluded.get(order.order_id, ())),
@@ -727,6 +934,13 @@ class OrderManager:
                     return
         unrouted = order.leaves_qty - sum((c.leaves_qty for c in live), ZERO)
         if unrouted <= 0:
+            return
+        if order.order_id in self.killing:
+            if not live:
+                order.cancel(self.killing.pop(order.order_id))
+                self._touch(order)
+                self._report(order, ExecType.CANCELED, text=order.text)
+                self._forget_if_done(order)
             return
         if order.order_id in self.expiring:
             if not live:
@@ -855,6 +1069,15 @@ class OrderManager:
         child.cum_qty += quantity
         child.notional += quantity * price
         order.fill(quantity, price)
+        if self.risk is not None:
+            self.risk.exposure.fill(
+                order.account or "",
+                order.instrument.symbol,
+                order.side is Side.BUY,
+                quantity,
+                quantity * price * self.risk.fx(order.instrument),
+                self.clock().date(),
+            )
         self._touch(order)
         mic = self.venue_mics.get(cmd.venue, cmd.mic)
         report = self._report(order, ExecType.TRADE, last_qty=quantity, last_px=price, last_mkt=mic)

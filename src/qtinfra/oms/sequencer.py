@@ -76,5 +76,16 @@ class Sequencer:
         outbox = self.manager.take_outbox()
         if not outbox:
             return self.writer.write([])
-        release = functools.partial(self.dispatch, outbox.events) if outbox.events else None
+        release: Callable[[], None] | None = None
+        if outbox.after_commit:
+            events, after = outbox.events, outbox.after_commit
+
+            def release() -> None:
+                if events:
+                    self.dispatch(events)
+                for fn in after:
+                    fn()
+
+        elif outbox.events:
+            release = functools.partial(self.dispatch, outbox.events)
         return self.writer.write([batch_from_outbox(outbox, self.clock(), release)])

@@ -1,19 +1,39 @@
-"""The operations endpoint: /metrics (Prometheus), /sessions and /health (JSON)."""
+"""The operations endpoint: /metrics (Prometheus), /sessions, /health and /risk (JSON), and
+the operator controls: POST /risk/state (kill switch) and POST /risk/reload (limits).
+
+The controls need the operator token (`Authorization: Bearer <token>`), which the gateway
+writes to var/run/ops.token readable only by its own user; the `qtinfra kill`, `resume` and
+`limits` commands read it from there."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from qtinfra.errors import ConfigError
 from qtinfra.ops.metrics import REGISTRY
+from qtinfra.risk.engine import Scope, TradingState
 
 log = structlog.get_logger(__name__)
+
+
+class Control(Protocol):
+    """What the operator endpoints ask of the gateway."""
+
+    def set_trading_state(
+        self, scope: Any, target: str, state: Any, reason: str, actor: str
+    ) -> dict[str, Any]: ...
+
+    def reload_limits(self, reason: str, actor: str) -> dict[str, Any]: ...
+
+    def risk_status(self) -> dict[str, Any]: ...
 
 
 class OpsServer:
@@ -25,12 +45,21 @@ class OpsServer:
         port: int,
         sessions: Callable[[], list[dict[str, Any]]],
         health: Callable[[], dict[str, Any]],
+        control: Control | None = None,
+        token: str | None = None,
     ) -> None:
         routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
             "/metrics": lambda: (200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY)),
             "/sessions": lambda: (200, "application/json", json.dumps(sessions()).encode()),
             "/health": lambda: _health(health()),
         }
+        posts: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+        if control is not None:
+            routes["/risk"] = lambda: _json(200, control.risk_status())
+            posts["/risk/state"] = lambda body: _set_state(control, body)
+            posts["/risk/reload"] = lambda body: control.reload_limits(
+                _text(body, "reason"), _text(body, "actor")
+            )
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -43,6 +72,37 @@ class OpsServer:
                     except Exception as exc:
                         log.exception("ops_request_failed", path=self.path)
                         status, ctype, body = 500, "text/plain", f"{exc}\n".encode()
+                self._answer(status, ctype, body)
+
+            def do_POST(self) -> None:
+                handler = posts.get(self.path.split("?", 1)[0])
+                if handler is None:
+                    self._answer(*_json(404, {"error": "not found"}))
+                    return
+                given = self.headers.get("Authorization", "")
+                if not token or not hmac.compare_digest(given, f"Bearer {token}"):
+                    self._answer(*_json(401, {"error": "operator token required"}))
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                    if not isinstance(body, dict):
+                        raise ValueError("the request body must be a JSON object")
+                    result = handler(body)
+                except (ValueError, KeyError, ConfigError) as exc:
+                    # A bad request or a bad limits file: nothing changed.
+                    self._answer(*_json(400, {"error": str(exc)}))
+                    return
+                except TimeoutError as exc:
+                    self._answer(*_json(503, {"error": str(exc)}))
+                    return
+                except Exception as exc:
+                    log.exception("ops_control_failed", path=self.path)
+                    self._answer(*_json(500, {"error": str(exc)}))
+                    return
+                self._answer(*_json(200, result))
+
+            def _answer(self, status: int, ctype: str, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -73,3 +133,30 @@ class OpsServer:
 def _health(state: dict[str, Any]) -> tuple[int, str, bytes]:
     status = 200 if state.get("status") == "ok" else 503
     return status, "application/json", json.dumps(state).encode()
+
+
+def _json(status: int, value: object) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps(value).encode()
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{key} is required")
+    return value.strip()
+
+
+def _set_state(control: Control, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        scope = Scope(_text(body, "scope"))
+        state = TradingState(_text(body, "state").upper())
+    except ValueError:
+        raise ValueError(
+            "scope must be firm, session or client and state ACTIVE, REDUCING or HALTED"
+        ) from None
+    target = body.get("target") or ""
+    if scope is not Scope.FIRM and not target:
+        raise ValueError(f"a {scope.value} scope needs a target")
+    return control.set_trading_state(
+        scope, str(target), state, _text(body, "reason"), _text(body, "actor")
+    )

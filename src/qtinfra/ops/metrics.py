@@ -40,3 +40,15 @@ JOURNAL_BATCH = Histogram(
     buckets=(1, 5, 10, 50, 100, 500, 1000, 5000),
     registry=REGISTRY,
 )
+RISK_REJECTS = Counter(
+    "qtinfra_risk_rejects_total",
+    "Orders, replaces and cancels refused by a pre-trade check, by check",
+    ["check"],
+    registry=REGISTRY,
+)
+RISK_SECONDS = Histogram(
+    "qtinfra_risk_check_seconds",
+    "Time the pre-trade check chain takes per order or replace",
+    buckets=(5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3),
+    registry=REGISTRY,
+)

@@ -49,6 +49,7 @@ def event_payload(event: Event) -> str:
 
 def order_row(order: Order) -> dict[str, Any]:
     pending = order.pending
+    dm, et = order.decision_maker, order.executing_trader
     return {
         "order_id": order.order_id,
         "session": order.session,
@@ -70,6 +71,14 @@ def order_row(order: Order) -> dict[str, Any]:
         "pending_price": pending.price if pending else None,
         "text": order.text,
         "created_at": order.created_at,
+        "decision_maker_id": dm.party_id if dm else None,
+        "decision_maker_source": dm.source if dm else None,
+        "decision_maker_qualifier": dm.qualifier if dm else None,
+        "executing_trader_id": et.party_id if et else None,
+        "executing_trader_source": et.source if et else None,
+        "executing_trader_qualifier": et.qualifier if et else None,
+        "order_capacity": order.order_capacity,
+        "ex_destination": order.ex_destination,
     }
 
 

@@ -41,6 +41,7 @@ class JournalRow(Base):
     __table_args__ = (
         Index("ix_journal_order_id", "order_id"),
         Index("ix_journal_ts", "ts"),
+        Index("ix_journal_kind", "kind"),
     )
 
 
@@ -70,6 +71,16 @@ class OrderRow(Base):
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # MiFID II order data (migration 0003): Parties PartyRole 122 and 12, OrderCapacity,
+    # ExDestination.
+    decision_maker_id: Mapped[str | None] = mapped_column(String(64))
+    decision_maker_source: Mapped[str | None] = mapped_column(String(4))
+    decision_maker_qualifier: Mapped[int | None] = mapped_column(Integer)
+    executing_trader_id: Mapped[str | None] = mapped_column(String(64))
+    executing_trader_source: Mapped[str | None] = mapped_column(String(4))
+    executing_trader_qualifier: Mapped[int | None] = mapped_column(Integer)
+    order_capacity: Mapped[str | None] = mapped_column(String(1))
+    ex_destination: Mapped[str | None] = mapped_column(String(4))
 
     __table_args__ = (Index("ix_orders_status", "status"),)
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine, select
 
+from qtinfra.domain.commands import Party
 from qtinfra.domain.orders import ChangeKind, Order, PendingChange
 from qtinfra.domain.values import Instrument, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.oms.manager import ChildOrder
-from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, OrderRow
+from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +81,17 @@ def load_state(engine: Engine, instruments: Mapping[str, Instrument]) -> Restore
                 orig_cl_ord_id=r.orig_cl_ord_id,
                 pending=pending,
                 text=r.text,
+                decision_maker=_party(
+                    r.decision_maker_id, r.decision_maker_source, 122, r.decision_maker_qualifier
+                ),
+                executing_trader=_party(
+                    r.executing_trader_id,
+                    r.executing_trader_source,
+                    12,
+                    r.executing_trader_qualifier,
+                ),
+                order_capacity=r.order_capacity,
+                ex_destination=r.ex_destination,
             )
         )
     children = [
@@ -100,3 +116,58 @@ def load_state(engine: Engine, instruments: Mapping[str, Instrument]) -> Restore
     ]
     cl_ord_ids = [(r.session, r.cl_ord_id, r.order_id) for r in cl_rows]
     return RestoredState(orders, children, cl_ord_ids)
+
+
+def _party(
+    party_id: str | None, source: str | None, role: int, qualifier: int | None
+) -> Party | None:
+    return None if party_id is None else Party(party_id, source, role, qualifier)
+
+
+@dataclass(frozen=True)
+class BookedFill:
+    """A fill booked on a client order, for rebuilding risk exposure."""
+
+    account: str
+    symbol: str
+    buy: bool
+    quantity: Decimal
+    price: Decimal
+    transact_time: datetime
+
+
+def load_fills(engine: Engine, since: datetime) -> list[BookedFill]:
+    """Every fill booked since `since` (UTC), with its order's account, symbol and side."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                OrderRow.account,
+                OrderRow.symbol,
+                OrderRow.side,
+                ExecutionRow.quantity,
+                ExecutionRow.price,
+                ExecutionRow.transact_time,
+            )
+            .join(OrderRow, OrderRow.order_id == ExecutionRow.order_id)
+            .where(ExecutionRow.transact_time >= since)
+        ).all()
+    return [
+        BookedFill(
+            r.account or "",
+            r.symbol,
+            r.side == Side.BUY.value,
+            r.quantity,
+            r.price,
+            r.transact_time,
+        )
+        for r in rows
+    ]
+
+
+def load_events(engine: Engine, kind: str) -> list[dict[str, Any]]:
+    """The journaled events of one kind, oldest first (JSON payloads decoded)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JournalRow.payload).where(JournalRow.kind == kind).order_by(JournalRow.seq)
+        ).all()
+    return [json.loads(r.payload) for r in rows]

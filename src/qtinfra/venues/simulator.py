@@ -550,6 +550,8 @@ class VenueEngine:
         # A str seed is hashed deterministically (SHA-512), independent of PYTHONHASHSEED.
         rng = self._rngs[symbol] = random.Random(f"{self.venue.seed}:{symbol}")
         tick = instrument.tick_size
+        if instrument.reference_price is None:
+            return  # nothing to seed around: the book starts empty
         mid = (instrument.reference_price / tick).to_integral_value(ROUND_HALF_EVEN) * tick
         mid += self.venue.price_offset_ticks * tick
         for k in range(1, self.venue.depth_levels + 1):
