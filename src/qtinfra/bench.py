@@ -4,8 +4,8 @@ bare QuickFIX echo acceptor measured in the same run on the same machine.
 (a) echo: `python -m qtinfra.fix.echo` (the gateway's client acceptor settings, one
     ExecutionReport per order) and the load driver;
 (b) gateway: three venue processes (`qtinfra venue NAME`) and the gateway
-    (`qtinfra run --no-venues`, journal on, SQLite in the temp dir unless --database-url),
-    the same load, every order followed until done (fills back to the client).
+    (`qtinfra run --no-venues`, risk checks and journal on, SQLite in the temp dir unless
+    --database-url), the same load, every order followed until done (fills back to the client).
 
 Both runs use the same driver (qtinfra.fix.loadgen), the same warm-up and the same orders:
 marketable IOC limit orders, alternating buy/sell across instruments. The ratio
@@ -344,6 +344,9 @@ class BenchReport:
     journal_kinds: dict[str, int] = field(default_factory=dict)
     echo_cpu: dict[str, float] = field(default_factory=dict)
     gateway_cpu: dict[str, float] = field(default_factory=dict)
+    risk_chain: dict[str, Any] = field(default_factory=dict)
+    """The gateway's own timing of the pre-trade check chain (GET /risk: count, p50, p99
+    in microseconds)."""
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -485,6 +488,8 @@ def benchmark(
                 wait_done=True,
                 profile=measured,
             )
+            status = deployment._get("/risk") or {}
+            report.risk_chain = status.get("check_chain_us") or {}
         except Exception as exc:
             report.errors.append(f"{exc}\n--- gateway log ---\n{deployment.log_tail()}")
         finally:
@@ -523,7 +528,7 @@ def format_report(report: BenchReport) -> str:
     lines += [header, "-" * len(header)]
     for name, r in (
         ("echo acceptor (bare QF)", report.echo),
-        ("gateway (journal on)", report.gateway),
+        ("gateway (risk+journal on)", report.gateway),
     ):
         if r is None:
             lines.append(f"{name:28} {'(not run)':>7}")
@@ -547,6 +552,13 @@ def format_report(report: BenchReport) -> str:
             f"fills {g.fills}, canceled {g.canceled}, rejected {g.rejected}, "
             f"session rejects {g.session_rejects}, business rejects {g.business_rejects}"
             + ("; TIMED OUT" if g.timed_out else "")
+        )
+    chain = report.risk_chain
+    if chain.get("count"):
+        lines.append(
+            f"pre-trade check chain per order (risk on, timed in the gateway): "
+            f"p50 {chain['p50']:.1f} µs, p99 {chain['p99']:.1f} µs over {chain['count']:,} "
+            "evaluations (target: p50 < 50 µs)"
         )
     for name, cpu in (("echo", report.echo_cpu), ("gateway", report.gateway_cpu)):
         if cpu.get("wall"):

@@ -29,7 +29,7 @@ def test_bench_cli_runs_and_prints_both_figures(
     assert run_benchmark(args) == 0
     out = capsys.readouterr().out
 
-    for name in ("echo acceptor", "gateway (journal on)"):
+    for name in ("echo acceptor", "gateway (risk+journal on)"):
         line = next((ln for ln in out.splitlines() if ln.startswith(name)), None)
         assert line is not None, out
         fields = line.split()
@@ -39,6 +39,7 @@ def test_bench_cli_runs_and_prints_both_figures(
     assert re.search(r"ratio gateway/echo \(orders/s\): \d+\.\d\d", out), out
     assert re.search(r"^hardware: nproc=\d+", out, re.M), out
     assert "journal on" in out
+    assert re.search(r"pre-trade check chain per order .*: p50 [\d.]+ µs, p99 [\d.]+ µs", out), out
     assert f"{ORDERS}/{ORDERS} orders done" in out, out
     assert "ERROR" not in out, out
 

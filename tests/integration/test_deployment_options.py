@@ -24,6 +24,7 @@ IP_CLIENTS = """
 comp_id = "CLIENT3"
 auth = "ip"
 allowed_ips = ["127.0.0.1"]
+account = "ACC1"
 
 [[client]]
 comp_id = "CLIENT4"
@@ -46,12 +47,18 @@ DataDictionary=fix_specs/FIX44.xml
 
 @pytest.fixture
 def closing_soon(tmp_path: Path) -> Iterator[Deployment]:
-    """A deployment whose trading day ends 12 seconds after it is configured."""
-    end = (datetime.now(UTC) + timedelta(seconds=12)).strftime("%H:%M:%S")
+    """A deployment whose instruments' calendar closes 12 seconds after it is configured."""
+    now = datetime.now(UTC)
+    if now.hour == 23 and now.minute == 59:
+        pytest.skip("the test calendar cannot close past midnight UTC")
+    end = (now + timedelta(seconds=12)).strftime("%H:%M:%S")
+    calendar = (
+        '[[calendar]]\nname = "SIM"\ntimezone = "UTC"\nopen = 00:00:00\n'
+        f"close = {end}\n"
+        'trading_days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]\n'
+    )
     yield from deploy(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'qtinfra.db'}",
-        gateway_settings={"day_end_utc": f'"{end}"'},
+        tmp_path, f"sqlite:///{tmp_path / 'qtinfra.db'}", files={"calendars.toml": calendar}
     )
 
 

@@ -161,7 +161,7 @@ def test_replace_changes_quantity_and_price(client: BuySideClient) -> None:
     assert (done[38], done[44], done[151]) == ("200", "181", "200")
     client.status(rpl, "AAPL", "1")
     status = client.next_message()
-    assert (status[150], status[39], status[38], status[44]) == ("I", "0", "200", "151")
+    assert (status[150], status[39], status[38], status[44]) == ("I", "0", "200", "181")
     cxl = client.cancel(rpl, "AAPL", "1", 200)
     done = messages_until(client, lambda m: m.get(39) == "4")[-1]
     assert (done[11], done[41], done[38]) == (cxl, rpl, "200")

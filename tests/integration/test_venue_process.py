@@ -144,7 +144,8 @@ def write_config(base: Path, latency_ms: float = 0.0) -> tuple[Path, int]:
     """A config dir: the repo's instruments and venues, CBOE on a free port, var under base."""
     config_dir = base / "config"
     config_dir.mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "config" / "instruments.toml", config_dir)
+    for name in ("instruments.toml", "calendars.toml", "risk.toml"):
+        shutil.copy(PROJECT_ROOT / "config" / name, config_dir)
     port = free_port()
     venues = (PROJECT_ROOT / "config" / "venues.toml").read_text()
     venues = re.sub(r"port = 9881", f"port = {port}", venues)

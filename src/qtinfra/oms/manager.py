@@ -54,6 +54,7 @@ from qtinfra.errors import InvalidTransition, VenueUnavailable
 from qtinfra.risk.engine import (
     Approval,
     Check,
+    OrderData,
     OrderTerms,
     RiskEngine,
     RiskRejection,
@@ -162,6 +163,8 @@ class OrderManager:
         self.excluded: dict[str, set[str]] = {}
         self.expiring: set[str] = set()
         self.killing: dict[str, str] = {}
+        self.replace_data: dict[str, tuple[OrderData, str | None]] = {}
+        """MiFID II data and ExDestination a pending replace carries, applied on confirm."""
         self.risk = risk
         self.on_risk = on_risk
         self.venues_up: set[str] = set()
@@ -257,7 +260,9 @@ class OrderManager:
         if state is TradingState.HALTED:
             text = f"kill switch: {reason}"
             for order in list(self.orders.values()):
-                if not order.is_live or order.order_id in self.killing:
+                # Orders already being killed are included: a cancel a venue refused is
+                # sent again (children with a cancel outstanding are skipped).
+                if not order.is_live:
                     continue
                 if scope is Scope.SESSION and order.session != target:
                     continue
@@ -371,6 +376,7 @@ class OrderManager:
             self.excluded.pop(order.order_id, None)
             self.expiring.discard(order.order_id)
             self.killing.pop(order.order_id, None)
+            self.replace_data.pop(order.order_id, None)
 
     # -- reports ---------------------------------------------------------------------------
 
@@ -738,6 +744,10 @@ class OrderManager:
             if isinstance(decision, RiskRejection):
                 refuse(CxlRejReason.BROKER_OPTION, decision.text)
                 return
+            self.replace_data[order.order_id] = (
+                decision.order_data,
+                cmd.ex_destination or order.ex_destination,
+            )
         self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
         order.request_replace(cmd.cl_ord_id, cmd.quantity, cmd.price)
         self._touch(order)
@@ -927,6 +937,7 @@ class OrderManager:
                 self._refuse_pending_too_late(order)
             else:
                 order.confirm_replace()
+                self._apply_replace_data(order)
                 self._touch(order)
                 self._report(order, ExecType.REPLACED)
                 if order.status.is_done:
@@ -971,6 +982,18 @@ class OrderManager:
             return
         self._send_children(order, routes)
 
+    def _apply_replace_data(self, order: Order) -> None:
+        """A confirmed replace: the order now carries the replace's MiFID II data and
+        ExDestination, and its open quantity counts at the new price."""
+        data = self.replace_data.pop(order.order_id, None)
+        if data is not None:
+            order_data, order.ex_destination = data
+            order.decision_maker = order_data.decision_maker
+            order.executing_trader = order_data.executing_trader
+            order.order_capacity = order_data.order_capacity
+        if self.risk is not None and order.price is not None:
+            order.exposure_price = self.risk.unit_price(order.instrument, order.price)
+
     def _refuse_pending_too_late(self, order: Order) -> None:
         assert order.pending is not None
         what = "cancel" if order.pending.kind is ChangeKind.CANCEL else "replace"
@@ -984,6 +1007,7 @@ class OrderManager:
         """The client's pending cancel/replace cannot complete: OrderCancelReject, and the
         order goes on with the status its fills imply."""
         change = order.drop_pending()
+        self.replace_data.pop(order.order_id, None)
         self._touch(order)
         self._cancel_reject(
             order.session,

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from enum import StrEnum
 
 from qtinfra.domain.commands import Party
@@ -129,7 +129,7 @@ class _Window:
     """Order messages accepted in the last second on one session."""
 
     limit: int
-    times: deque[datetime] = field(default_factory=deque)
+    times: deque[float] = field(default_factory=deque)
 
 
 def _fmt(value: Decimal) -> str:
@@ -164,7 +164,10 @@ class RiskEngine:
         self.session_accounts = dict(session_accounts or {})
         self.states: dict[tuple[Scope, str], TradingState] = {}
         self.state_reasons: dict[tuple[Scope, str], str] = {}
-        self._firm_window: deque[datetime] = deque()
+        self._firm_window: deque[float] = deque()
+        self._open_until: dict[str, tuple[datetime, datetime]] = {}
+        """Per calendar: an instant known to be in a session, and that session's close (the
+        hot path then skips the time-zone arithmetic)."""
         self.configure(config, accounts)
 
     def configure(self, config: RiskConfig, accounts: Mapping[str, AccountRecord]) -> None:
@@ -175,7 +178,20 @@ class RiskEngine:
         self._instruments = {i.symbol: i for i in config.instrument}
         self._clients = {c.account: c for c in config.client}
         self._levels: dict[tuple[str, str], _Levels] = {}
-        self._windows: dict[str, _Window] = {}
+        # Throttle windows keep their messages across a reload; only the limit changes.
+        windows: dict[str, _Window] = getattr(self, "_windows", {})
+        for session, window in windows.items():
+            window.limit = self._session_limit(session)
+        self._windows = windows
+
+    def _session_limit(self, session: str) -> int:
+        """A session's order messages per second: its client's, else the firm's default
+        (0: no limit)."""
+        client = self._clients.get(self.session_accounts.get(session) or "")
+        limit = (client.messages_per_second if client else None) or (
+            self.config.firm.session_messages_per_second
+        )
+        return limit or 0
 
     def fx(self, instrument: Instrument) -> Decimal:
         """Base-currency value of one unit of the instrument's currency."""
@@ -220,15 +236,11 @@ class RiskEngine:
         do not count)."""
         window = self._windows.get(session)
         if window is None:
-            account = self.session_accounts.get(session)
-            client = self._clients.get(account or "")
-            limit = (client.messages_per_second if client else None) or (
-                self.config.firm.session_messages_per_second
-            )
-            window = self._windows[session] = _Window(limit or 0)
-        horizon = now.timestamp() - 1.0
+            window = self._windows[session] = _Window(self._session_limit(session))
+        stamp = now.timestamp()
+        horizon = stamp - 1.0
         times = window.times
-        while times and times[0].timestamp() <= horizon:
+        while times and times[0] <= horizon:
             times.popleft()
         if window.limit and len(times) >= window.limit:
             return RiskRejection(
@@ -240,7 +252,7 @@ class RiskEngine:
         firm_limit = self.config.firm.messages_per_second
         if firm_limit:
             firm = self._firm_window
-            while firm and firm[0].timestamp() <= horizon:
+            while firm and firm[0] <= horizon:
                 firm.popleft()
             if len(firm) >= firm_limit:
                 return RiskRejection(
@@ -249,8 +261,8 @@ class RiskEngine:
                     f"throttle: the firm-wide limit of {firm_limit} order messages per second "
                     "is reached (messages_per_second); send it again later",
                 )
-            firm.append(now)
-        times.append(now)
+            firm.append(stamp)
+        times.append(stamp)
         return None
 
     def check_cancel(self, session: str, now: datetime) -> RiskRejection | None:
@@ -291,12 +303,16 @@ class RiskEngine:
                 f"restricted list: {symbol} is restricted {levels.restricted}",
             )
         calendar = self.calendars.get(symbol)
-        if calendar is not None and not calendar.is_open(now):
-            return RiskRejection(
-                Check.TRADING_HOURS,
-                OrdRejReason.EXCHANGE_CLOSED,
-                f"trading hours: {calendar.closed_text(now)} ({symbol})",
-            )
+        if calendar is not None:
+            window = self._open_until.get(calendar.name)
+            if window is None or not window[0] <= now < window[1]:
+                if not calendar.is_open(now):
+                    return RiskRejection(
+                        Check.TRADING_HOURS,
+                        OrdRejReason.EXCHANGE_CLOSED,
+                        f"trading hours: {calendar.closed_text(now)} ({symbol})",
+                    )
+                self._open_until[calendar.name] = (now, calendar.next_close(now))
         if terms.ex_destination is not None:
             refused = self._destination(terms.ex_destination, inst)
             if refused is not None:
@@ -370,7 +386,9 @@ class RiskEngine:
         signed = open_leaves + same_side
         after = position + signed if buy else position - signed
         for limit, label in levels.position:
-            if abs(after) > limit:
+            # An order that takes the position towards zero always passes, even when the
+            # position is already beyond a (lowered) limit.
+            if abs(after) > limit and abs(after) > abs(position):
                 return RiskRejection(
                     Check.POSITION,
                     OrdRejReason.ORDER_EXCEEDS_LIMIT,
@@ -403,9 +421,10 @@ class RiskEngine:
                     f"{_money(used)} {self.base} plus this order {_money(added)} {self.base} "
                     f"exceed credit_limit {_money(firm_credit)} {self.base} firm-wide",
                 )
-        if state is TradingState.REDUCING:
+        if state is TradingState.REDUCING and not (terms.replaces and open_leaves <= own_leaves):
             # Only an order that takes the position towards zero, counting the client's
-            # other open orders on the same side, passes.
+            # other open orders on the same side, passes (and a replace that does not add
+            # to its order's open quantity).
             reduces = (after >= 0 and not buy) if position > 0 else (after <= 0 and buy)
             if position == 0 or not reduces:
                 return RiskRejection(
@@ -496,7 +515,8 @@ class RiskEngine:
         distance = abs(price - reference)
         for pct, label in levels.collar_pct:
             if distance * HUNDRED > pct * reference:
-                away = (distance * HUNDRED / reference).quantize(Decimal("0.01"))
+                # Rounded up, so a refused price never reads as exactly at the limit.
+                away = (distance * HUNDRED / reference).quantize(Decimal("0.01"), ROUND_UP)
                 return RiskRejection(
                     Check.PRICE_COLLAR,
                     OrdRejReason.PRICE_EXCEEDS_CURRENT_PRICE_BAND,
@@ -505,7 +525,7 @@ class RiskEngine:
                 )
         for ticks, label in levels.collar_ticks:
             if distance > ticks * inst.tick_size:
-                away_ticks = (distance / inst.tick_size).to_integral_value()
+                away_ticks = (distance / inst.tick_size).to_integral_value(ROUND_UP)
                 return RiskRejection(
                     Check.PRICE_COLLAR,
                     OrdRejReason.PRICE_EXCEEDS_CURRENT_PRICE_BAND,
