@@ -262,7 +262,11 @@ def cmd_limits(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
         if args.limits_action == "show":
-            status = call(config, "GET", "/risk")
+            try:
+                status = call(config, "GET", "/risk")
+            except GatewayUnreachable as exc:
+                print(f"qtinfra: {exc}", file=sys.stderr)
+                return 1
             print(json.dumps(status, indent=2))
             return 0
         if args.limits_action == "set":

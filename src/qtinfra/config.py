@@ -145,7 +145,9 @@ class ClientConfig(_Frozen):
     Password 554) or "ip" (source address in allowed_ips is enough). username: the expected
     Username (553). password_hash: scrypt$<n>$<r>$<p>$<salt hex>$<key hex>, made by
     `qtinfra passwd`. allowed_ips: source addresses accepted; empty means any (password
-    sessions only). account: default Account (1) for orders that carry none.
+    sessions only). account: default Account (1) for orders that carry none. accounts:
+    further Accounts (config/accounts.toml) the session may trade for; an order for any
+    other Account is rejected.
     """
 
     comp_id: str
@@ -154,6 +156,12 @@ class ClientConfig(_Frozen):
     password_hash: str | None = None
     allowed_ips: tuple[str, ...] = ()
     account: str | None = None
+    accounts: tuple[str, ...] = ()
+
+    @property
+    def entitled(self) -> frozenset[str]:
+        """Every Account the session may trade for."""
+        return frozenset(self.accounts) | ({self.account} if self.account else set())
 
     @model_validator(mode="after")
     def _auth_complete(self) -> ClientConfig:
@@ -246,9 +254,10 @@ class QtinfraConfig(_Frozen):
         if len(accounts) != len(self.accounts):
             raise ValueError("an account is declared twice in config/accounts.toml")
         for client in self.clients:
-            if client.account and client.account not in accounts:
+            unknown_accounts = sorted(client.entitled - accounts)
+            if unknown_accounts:
                 raise ValueError(
-                    f"client {client.comp_id}: default account {client.account} is not in "
+                    f"client {client.comp_id}: accounts {unknown_accounts} are not in "
                     "config/accounts.toml"
                 )
         self.risk.check_references(

@@ -97,6 +97,7 @@ class Gateway:
             {v.name: v.mic for v in config.venues},
             self._exposure(instruments),
             session_accounts=self._default_accounts(),
+            entitlements=self._entitlements(),
         )
         for change in load_events(self.engine, "TradingStateChanged"):
             self.risk.set_state(
@@ -197,6 +198,18 @@ class Gateway:
         self.ops.start()
         log.info("gateway_started", http_port=self.ops.port)
 
+    def _entitlements(self) -> dict[str, frozenset[str]]:
+        """The Accounts each client session may trade for, keyed by session id."""
+        clients = {c.comp_id: c for c in self.config.clients}
+        settings = engine.client_settings(self.config, self.sessions_file)
+        out = {}
+        for block in settings.sessions:
+            s = settings.effective(block)
+            client = clients.get(s.get("TargetCompID", ""))
+            key = f"{s['BeginString']}:{s['SenderCompID']}->{s['TargetCompID']}"
+            out[key] = client.entitled if client is not None else frozenset()
+        return out
+
     def _default_accounts(self) -> dict[str, str]:
         """Account (1) for each client session whose client record in config/clients.toml
         names one, keyed by session id (FIX.4.4:QTGW->CLIENT1)."""
@@ -286,12 +299,18 @@ class Gateway:
 
     def on_loop(self, fn: Callable[[OrderManager], T], timeout: float = OPERATOR_TIMEOUT) -> T:
         """Any thread: run fn on the business thread and return its result once what it
-        decided is committed to the journal. Raises TimeoutError when the gateway did not
-        get there in time (then nothing is known to have changed)."""
+        decided is committed to the journal. Raises TimeoutError when the business thread
+        did not get to it in time; fn is then withdrawn and never runs, so nothing changed
+        (unless fn ran and only its commit is late: the error then says so)."""
         done = threading.Event()
         box: dict[str, Any] = {}
+        lock = threading.Lock()
 
         def call(manager: OrderManager) -> None:
+            with lock:
+                if box.get("withdrawn"):
+                    return
+                box["started"] = True
             try:
                 box["result"] = fn(manager)
             except Exception as exc:
@@ -302,7 +321,16 @@ class Gateway:
 
         self.sequencer.call_soon(call)
         if not done.wait(timeout):
-            raise TimeoutError(f"the gateway did not apply the change within {timeout:.0f} s")
+            with lock:
+                box["withdrawn"] = not box.get("started")
+            if box["withdrawn"]:
+                raise TimeoutError(
+                    f"the gateway did not take the change within {timeout:.0f} s; nothing changed"
+                )
+            raise TimeoutError(
+                f"the change was applied but not yet committed after {timeout:.0f} s "
+                "(is the database slow?); check /health and the journal"
+            )
         if "error" in box:
             raise box["error"]
         result: T = box["result"]
@@ -358,8 +386,12 @@ class Gateway:
             )
             if fresh.account_map().get(a) != self.config.account_map().get(a)
         ]
-        source = self.config.config_dir / "risk.toml"
-        digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else ""
+        files = [self.config.config_dir / n for n in ("risk.toml", "accounts.toml")]
+        sha = hashlib.sha256()
+        for path in files:
+            sha.update(path.read_bytes() if path.exists() else b"")
+        digest = sha.hexdigest()
+        source = ", ".join(str(p) for p in files)
 
         def apply(manager: OrderManager) -> None:
             self.risk.configure(fresh.risk, fresh.account_map())
@@ -367,7 +399,7 @@ class Gateway:
                 LimitsChanged(
                     actor=actor,
                     reason=reason,
-                    source=str(source),
+                    source=source,
                     digest=digest,
                     changes="\n".join(changes),
                     transact_time=utc_now(),

@@ -1293,3 +1293,65 @@ def test_throttle_answers_before_the_order_data_and_limits() -> None:
     eng = engine(config(FirmLimits(session_messages_per_second=1, max_order_quantity=D(1))))
     refused(check(eng, terms(account="ACC9")), Check.ORDER_DATA, OrdRejReason.UNKNOWN_ACCOUNT)
     refused(check(eng, terms("5", account="ACC9")), Check.THROTTLE, OrdRejReason.OTHER)
+
+
+# -- entitlements, the day roll, configuration details -----------------------------------------
+
+
+def test_a_session_may_trade_only_for_the_accounts_it_is_entitled_to() -> None:
+    eng = RiskEngine(
+        config(),
+        ACCOUNTS,
+        {},
+        MICS,
+        Exposure(TODAY),
+        session_accounts={S1: "ACC1"},
+        entitlements={S1: frozenset({"ACC1"})},
+    )
+    passes(check(eng, terms(account="ACC1")))
+    refusal = refused(
+        check(eng, terms(account="ACC2")), Check.ORDER_DATA, OrdRejReason.UNKNOWN_ACCOUNT
+    )
+    assert refusal.text == "MiFID II order data: Account ACC2 may not be traded on this session"
+    # A session with no entitlements listed may not use any Account.
+    eng.entitlements[S2] = frozenset()
+    refused(
+        check(eng, terms(account="ACC1", session=S2)),
+        Check.ORDER_DATA,
+        OrdRejReason.UNKNOWN_ACCOUNT,
+    )
+
+
+def test_todays_executions_stop_counting_against_credit_after_midnight_utc() -> None:
+    eng = engine(config(client=(ClientLimits(account="ACC1", credit_limit=D("20000")),)))
+    eng.exposure.fill("ACC1", "AAPL", True, D(100), D("17480.00"), TODAY)
+    refused(check(eng, terms("20")), Check.CREDIT, OrdRejReason.ORDER_EXCEEDS_LIMIT)
+    tomorrow = datetime.combine(TODAY + timedelta(days=1), time(0, 0, 1), tzinfo=UTC)
+    passes(check(eng, terms("20"), at=tomorrow))
+    assert eng.exposure.executed == {} and eng.exposure.position("ACC1", "AAPL") == D(100)
+
+
+def test_default_parties_must_name_a_person_or_an_algorithm() -> None:
+    with pytest.raises(ValueError, match="qualifier"):
+        PartyDefault(id="1001", source="P", qualifier=23)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a valid LEI"):
+        PartyDefault(id="5493001KJTIIGC8Y1R13", source="N")
+
+
+def test_limit_changes_list_only_what_the_files_set() -> None:
+    from qtinfra.risk.limits import risk_changes
+
+    old = config(client=(ClientLimits(account="ACC1", max_order_quantity=D(100)),))
+    new = config(
+        client=(
+            ClientLimits(
+                account="ACC1",
+                max_order_quantity=D(200),
+                instrument=(ClientInstrumentLimits(symbol="AAPL", position_limit=D(5)),),
+            ),
+        )
+    )
+    assert risk_changes(old, new) == [
+        "client ACC1 in AAPL position_limit: (unset) -> 5",
+        "client ACC1 max_order_quantity: 100 -> 200",
+    ]

@@ -135,7 +135,8 @@ class TradingStateChanged:
 @dataclass(frozen=True, slots=True)
 class LimitsChanged:
     """The risk configuration was reloaded in the running gateway, with who and why.
-    digest: SHA-256 of the file applied; changes: what differs, one line per limit."""
+    source: the files applied (risk.toml, accounts.toml); digest: SHA-256 over their bytes
+    in that order; changes: what differs, one line per limit."""
 
     actor: str
     reason: str

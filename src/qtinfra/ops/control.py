@@ -60,7 +60,8 @@ def call(config: QtinfraConfig, method: str, path: str, body: dict[str, Any] | N
             detail = json.load(exc).get("error", exc.reason)
         except ValueError:
             detail = exc.reason
-        raise ValueError(f"the gateway refused: {detail}") from None
+        what = "could not confirm" if exc.code == 503 else "refused"
+        raise ValueError(f"the gateway {what}: {detail}") from None
     except OSError as exc:
         raise GatewayUnreachable(
             f"cannot reach the gateway at {_url(config, path)}: {exc}"

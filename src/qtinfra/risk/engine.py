@@ -154,14 +154,17 @@ class RiskEngine:
         venue_mics: Mapping[str, str],
         exposure: Exposure,
         session_accounts: Mapping[str, str] | None = None,
+        entitlements: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         """calendars: by instrument symbol. venue_mics: venue name -> MIC.
         session_accounts: the client (Account) each session trades for by default, which
-        also picks the session's throttle."""
+        also picks the session's throttle. entitlements: the Accounts each session may
+        trade for (a session not listed may use any known Account)."""
         self.exposure = exposure
         self.calendars = dict(calendars)
         self.venue_by_mic = {mic: venue for venue, mic in venue_mics.items()}
         self.session_accounts = dict(session_accounts or {})
+        self.entitlements = dict(entitlements or {})
         self.states: dict[tuple[Scope, str], TradingState] = {}
         self.state_reasons: dict[tuple[Scope, str], str] = {}
         self._firm_window: deque[float] = deque()
@@ -232,8 +235,8 @@ class RiskEngine:
 
     def throttle(self, session: str, now: datetime) -> RiskRejection | None:
         """Count one order message (new, cancel, replace) on a session; refuse it when the
-        session or the firm already had its limit in the last second (refused messages
-        do not count)."""
+        session or the firm already had its limit in the last second (messages the throttle
+        refuses do not count; those a later check refuses do)."""
         window = self._windows.get(session)
         if window is None:
             window = self._windows[session] = _Window(self._session_limit(session))
@@ -360,6 +363,7 @@ class RiskEngine:
                     f"{_money(limit)} {self.base} {label}",
                 )
         exposure = self.exposure
+        exposure.roll(now.date())  # today's executions start from zero after midnight UTC
         buy = terms.side is Side.BUY
         # Open quantity and notional of the client's other orders (a replace nets out the
         # order it replaces) and what this order adds if it fills completely.
@@ -451,6 +455,12 @@ class RiskEngine:
         if record is None:
             return refuse(
                 OrdRejReason.UNKNOWN_ACCOUNT, f"Account {terms.account} is not a known client"
+            )
+        allowed = self.entitlements.get(terms.session)
+        if allowed is not None and terms.account not in allowed:
+            return refuse(
+                OrdRejReason.UNKNOWN_ACCOUNT,
+                f"Account {terms.account} may not be traded on this session",
             )
         found: dict[int, Party] = {}
         for party in terms.parties:

@@ -30,8 +30,9 @@ class LimitSet(_Frozen):
     price_collar_pct: a limit price more than this percentage away from the reference price
     is rejected (RTS 6 Art. 15(1)(a)). price_collar_ticks: the same in ticks of the
     instrument; when both are set both apply. max_order_quantity / max_order_notional: per
-    order (Art. 15(1)(b),(c)). position_limit: the absolute net position in one instrument
-    the order may lead to if it and every open order on the same side fill.
+    order (Art. 15(1)(c) maximum order volume, 15(1)(b) maximum order value).
+    position_limit: the absolute net position in one instrument the order may lead to if it
+    and every open order on the same side fill.
     """
 
     price_collar_pct: Decimal | None = Field(default=None, gt=0)
@@ -129,7 +130,7 @@ class RiskConfig(_Frozen):
             ("client", [c.account for c in self.client]),
         ):
             if len(names) != len(set(names)):
-                raise ValueError(f"a {kind} is listed twice in the risk configuration")
+                raise ValueError(f"{kind} {names} lists one twice in the risk configuration")
         return self
 
     def check_references(self, symbols: set[str], currencies: set[str]) -> None:
@@ -153,7 +154,13 @@ class PartyDefault(_Frozen):
 
     id: str = Field(min_length=1)
     source: str = "P"
-    qualifier: int | None = None
+    qualifier: Literal[22, 24] | None = None
+
+    @model_validator(mode="after")
+    def _lei(self) -> PartyDefault:
+        if self.source == "N" and not lei_is_valid(self.id):
+            raise ValueError(f"{self.id!r} with source N is not a valid LEI")
+        return self
 
 
 class AccountRecord(_Frozen):
@@ -215,14 +222,14 @@ def _flatten(config: RiskConfig) -> dict[str, str]:
                 ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
             )
 
-    put("firm", config.firm.model_dump())
+    put("firm", config.firm.model_dump(exclude_unset=True))
     out.update({f"fx {ccy}": str(rate) for ccy, rate in config.fx.items()})
     for inst in config.instrument:
-        put(f"instrument {inst.symbol}", inst.model_dump())
+        put(f"instrument {inst.symbol}", inst.model_dump(exclude_unset=True))
     for client in config.client:
-        put(f"client {client.account}", client.model_dump())
+        put(f"client {client.account}", client.model_dump(exclude_unset=True))
         for ci in client.instrument:
-            put(f"client {client.account} in {ci.symbol}", ci.model_dump())
+            put(f"client {client.account} in {ci.symbol}", ci.model_dump(exclude_unset=True))
     return out
 
 
