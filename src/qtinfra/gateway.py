@@ -395,6 +395,10 @@ class Gateway:
 
         def apply(manager: OrderManager) -> None:
             self.risk.configure(fresh.risk, fresh.account_map())
+            # What the next reload compares with (also when this commit turns out late).
+            self.config = self.config.model_copy(
+                update={"risk": fresh.risk, "accounts": fresh.accounts}
+            )
             manager.outbox.events.append(
                 LimitsChanged(
                     actor=actor,
@@ -407,9 +411,6 @@ class Gateway:
             )
 
         self.on_loop(apply)
-        self.config = self.config.model_copy(
-            update={"risk": fresh.risk, "accounts": fresh.accounts}
-        )
         log.warning("limits_reloaded", actor=actor, reason=reason, changes=changes)
         return {"changes": changes, "digest": digest}
 
