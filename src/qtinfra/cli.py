@@ -20,7 +20,7 @@ from pathlib import Path
 
 import structlog
 
-from qtinfra.config import PROJECT_ROOT, QtinfraConfig, load_config
+from qtinfra.config import PROJECT_ROOT, QtinfraConfig, load_config, load_ops_config
 from qtinfra.errors import QtinfraError
 from qtinfra.ops.logging import configure_logging
 
@@ -223,7 +223,9 @@ def _scope(args: argparse.Namespace) -> tuple[str, str]:
 def _set_state(args: argparse.Namespace, state: str) -> int:
     from qtinfra.ops.control import GatewayUnreachable, call
 
-    config = _config(args)
+    # Only gateway.toml is needed to reach the gateway: a broken limits file must not
+    # disable the kill switch.
+    config = load_ops_config(Path(args.config_dir) if args.config_dir else None)
     scope, target = _scope(args)
     body = {
         "scope": scope,
@@ -259,7 +261,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_limits(args: argparse.Namespace) -> int:
     from qtinfra.ops.control import GatewayUnreachable, call, set_limits
 
-    config = _config(args)
+    config = load_ops_config(Path(args.config_dir) if args.config_dir else None)
     try:
         if args.limits_action == "show":
             try:

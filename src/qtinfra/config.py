@@ -338,3 +338,21 @@ def load_config(config_dir: Path | None = None, root: Path | None = None) -> Qti
         )
     except ValueError as exc:
         raise ConfigError(f"invalid configuration in {config_dir}: {exc}") from exc
+
+
+def load_ops_config(config_dir: Path | None = None, root: Path | None = None) -> QtinfraConfig:
+    """The configuration for talking to a running gateway (kill switch, limits): the whole
+    configuration when it loads, else gateway.toml alone, so a broken limits file never
+    keeps an operator from reaching the gateway's kill switch."""
+    try:
+        return load_config(config_dir, root)
+    except ConfigError:
+        root = root or PROJECT_ROOT
+        config_dir = config_dir or root / "config"
+        path = config_dir / "gateway.toml"
+        try:
+            with path.open("rb") as fh:
+                gateway = tomllib.load(fh).get("gateway", {})
+            return QtinfraConfig(root=root, config_dir=config_dir, gateway=GatewayConfig(**gateway))
+        except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc

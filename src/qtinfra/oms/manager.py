@@ -450,7 +450,9 @@ class OrderManager:
                 leaves_qty=ZERO,
                 avg_px=ZERO,
                 transact_time=self.clock(),
-                account=cmd.account if isinstance(cmd, NewOrder) else None,
+                account=(cmd.account or self.default_accounts.get(cmd.session))
+                if isinstance(cmd, NewOrder)
+                else None,
                 text=text,
                 ord_rej_reason=reason,
             )
