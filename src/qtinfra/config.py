@@ -201,11 +201,46 @@ class GatewayConfig(_Frozen):
     start_venues: bool = True
 
 
+class AuditConfig(_Frozen):
+    """The tamper-evident journal (config/gateway.toml, [audit]).
+
+    signing_key: the Ed25519 private key (PEM) that signs checkpoints of the hash chain,
+    created on first run readable by its owner only; public_key: its public half, written
+    beside it for compliance (`qtinfra audit verify --public-key`). checkpoint_rows /
+    checkpoint_minutes: a signed checkpoint every that many journal rows or minutes, and
+    at shutdown. Relative paths resolve against the project root.
+    """
+
+    signing_key: Path = Path("var/keys/audit-ed25519.pem")
+    public_key: Path = Path("var/keys/audit-ed25519.pub.pem")
+    checkpoint_rows: int = Field(default=10_000, ge=1)
+    checkpoint_minutes: float = Field(default=5.0, gt=0)
+
+
+class ReportsConfig(_Frozen):
+    """MiFID II reports (config/gateway.toml, [reports]).
+
+    schema_dir: the folder with ESMA's ISO 20022 schemas (auth.016, head.001, head.003);
+    RTS 22 files are validated against it before they are written (unset: written and
+    marked not validated). out_dir: where reports go (one folder per trading day).
+    daily_utc: when the scheduled daily run starts (UTC, after the last close).
+    """
+
+    schema_dir: Path | None = None
+    out_dir: Path = Path("var/reports")
+    daily_utc: time = time(22, 30)
+
+
 class FirmConfig(_Frozen):
-    """The investment firm running the gateway (config/gateway.toml, [firm])."""
+    """The investment firm running the gateway (config/gateway.toml, [firm]).
+
+    lei: the executing entity's LEI (RTS 22 field 4, and the submitting entity, field 6).
+    country: ISO 3166 country of the branch (RTS 22 field 37).
+    """
 
     name: str = "qtinfra demo firm"
-    lei: str = "5493001KJTIIGC8Y1R12"
+    lei: str = "98450012DEMOFIRMXX19"
+    country: str = Field(default="GB", pattern=r"^[A-Z]{2}$")
 
     @field_validator("lei")
     @classmethod
@@ -222,6 +257,8 @@ class QtinfraConfig(_Frozen):
     config_dir: Path = PROJECT_ROOT / "config"
     gateway: GatewayConfig = GatewayConfig()
     firm: FirmConfig = FirmConfig()
+    audit: AuditConfig = AuditConfig()
+    reports: ReportsConfig = ReportsConfig()
     instruments: tuple[InstrumentConfig, ...] = ()
     calendars: tuple[CalendarConfig, ...] = ()
     venues: tuple[VenueConfig, ...] = ()
@@ -328,6 +365,8 @@ def load_config(config_dir: Path | None = None, root: Path | None = None) -> Qti
             config_dir=config_dir,
             gateway=GatewayConfig(**gateway_file.get("gateway", {})),  # type: ignore[arg-type]
             firm=FirmConfig(**gateway_file.get("firm", {})),  # type: ignore[arg-type]
+            audit=AuditConfig(**gateway_file.get("audit", {})),  # type: ignore[arg-type]
+            reports=ReportsConfig(**gateway_file.get("reports", {})),  # type: ignore[arg-type]
             instruments=tuple(read("instruments.toml").get("instrument", [])),  # type: ignore[arg-type]
             calendars=tuple(read("calendars.toml").get("calendar", [])),  # type: ignore[arg-type]
             venues=tuple(read("venues.toml").get("venue", [])),  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from qtinfra.domain.commands import Party
 from qtinfra.domain.values import (
     CxlRejReason,
     CxlRejResponseTo,
@@ -48,6 +49,11 @@ class ExecutionReport:
     text: str | None = None
     ord_rej_reason: OrdRejReason | None = None
     currency: str | None = None
+    # The order's MiFID II data, on New and Replaced reports only (journal, not FIX).
+    decision_maker: Party | None = None
+    executing_trader: Party | None = None
+    order_capacity: str | None = None
+    ex_destination: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -391,7 +391,10 @@ class OrderManager:
         last_mkt: str | None = None,
         exec_id: str | None = None,
         ord_rej_reason: OrdRejReason | None = None,
+        order_data: bool = False,
     ) -> ExecutionReport:
+        """order_data: carry the order's MiFID II data (on New and Replaced, so the journal
+        holds what the reports need)."""
         report = ExecutionReport(
             session=order.session,
             order_id=order.order_id,
@@ -418,6 +421,10 @@ class OrderManager:
             text=text,
             ord_rej_reason=ord_rej_reason,
             currency=order.instrument.currency,
+            decision_maker=order.decision_maker if order_data else None,
+            executing_trader=order.executing_trader if order_data else None,
+            order_capacity=order.order_capacity if order_data else None,
+            ex_destination=order.ex_destination if order_data else None,
         )
         self.outbox.events.append(report)
         return report
@@ -579,7 +586,7 @@ class OrderManager:
         self.children_of[order.order_id] = []
         order.accept()
         self._touch(order)
-        self._report(order, ExecType.NEW)
+        self._report(order, ExecType.NEW, order_data=True)
         self._send_children(order, routes)
 
     def _find_for_change(
@@ -941,7 +948,7 @@ class OrderManager:
                 order.confirm_replace()
                 self._apply_replace_data(order)
                 self._touch(order)
-                self._report(order, ExecType.REPLACED)
+                self._report(order, ExecType.REPLACED, order_data=True)
                 if order.status.is_done:
                     self._forget_if_done(order)
                     return

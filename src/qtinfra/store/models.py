@@ -37,6 +37,10 @@ class JournalRow(Base):
     session: Mapped[str | None] = mapped_column(String(128))
     order_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text, nullable=False)
+    # The hash chain (store/chain.py, migration 0004): the previous row's hash and this
+    # row's, written with the row.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_journal_order_id", "order_id"),
@@ -132,3 +136,18 @@ class ClOrdIdRow(Base):
     session: Mapped[str] = mapped_column(String(128), primary_key=True)
     cl_ord_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class JournalCheckpointRow(Base):
+    """A signed checkpoint of the journal's hash chain: the head (seq, hash) at `ts`,
+    signed with the gateway's Ed25519 key (key_id: the first 16 hex digits of the SHA-256
+    of the raw public key). Append-only like the journal."""
+
+    __tablename__ = "journal_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    signature: Mapped[str] = mapped_column(String(128), nullable=False)
