@@ -293,6 +293,53 @@ def cmd_limits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Re-walk the journal's hash chain and checkpoints; exit 0 only when intact."""
+    from tqdm import tqdm
+
+    from qtinfra.store.audit import journal_size, load_public_key, verify_journal
+    from qtinfra.store.db import make_engine
+
+    config = _config(args)
+    key_path = Path(args.public_key) if args.public_key else config.path(config.audit.public_key)
+    try:
+        public_key = load_public_key(key_path)
+    except (OSError, ValueError) as exc:
+        print(f"qtinfra: cannot read the public key {key_path}: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(config.database_url)
+    try:
+        total = journal_size(engine, args.from_seq)
+        bar = tqdm(
+            total=total,
+            unit="rows",
+            unit_scale=True,
+            disable=args.quiet or None,  # None: only on a terminal
+            file=sys.stderr,
+        )
+        with bar:
+            result = verify_journal(
+                engine, public_key, args.from_seq, progress=lambda _seq: bar.update(1)
+            )
+    finally:
+        engine.dispose()
+    span = f"rows {result.first_seq}..{result.last_seq}" if result.rows else "no rows"
+    print(
+        f"journal: {result.rows:,} rows checked ({span}), {result.checkpoints} checkpoints; "
+        f"public key {key_path}"
+    )
+    if result.ok:
+        print(
+            f"intact: the chain is whole and every checkpoint signature verifies "
+            f"(signed up to seq {result.last_signed_seq or '-'}; {result.unsigned_tail:,} "
+            "later rows chained, not yet signed)"
+        )
+        return 0
+    for problem in result.problems:
+        print(f"TAMPERED: {problem}")
+    return 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from qtinfra.bench import run_benchmark
 
@@ -388,6 +435,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--reason", required=True, help="why (journaled)")
         p.add_argument("--by", help="who (journaled; default: your user name)")
         p.set_defaults(func=cmd_limits)
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_action", required=True)
+    verify = audit_sub.add_parser(
+        "verify",
+        help="re-walk the journal's hash chain and signed checkpoints (exit 0 only when intact)",
+    )
+    verify.add_argument("--from", dest="from_seq", type=int, default=1, metavar="SEQ")
+    verify.add_argument("--public-key", help="PEM file (default: [audit] public_key)")
+    verify.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    verify.set_defaults(func=cmd_audit_verify)
 
     bench = sub.add_parser("bench", help="benchmark the pipeline beside a bare echo acceptor")
     bench.add_argument("--orders", type=int, default=5000)

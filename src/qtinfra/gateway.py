@@ -25,6 +25,7 @@ import quickfix as fix
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from qtinfra.config import QtinfraConfig, load_config
 from qtinfra.domain.commands import RejectInput
@@ -44,6 +45,7 @@ from qtinfra.risk.calendar import TradingCalendar
 from qtinfra.risk.engine import Check, RiskEngine, Scope, TradingState
 from qtinfra.risk.exposure import Exposure
 from qtinfra.risk.limits import risk_changes
+from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
 from qtinfra.store.repository import load_events, load_fills, load_state
@@ -124,7 +126,17 @@ class Gateway:
             open_children=len(self.manager.children),
             cl_ord_ids=len(state.cl_ord_ids),
         )
-        self.writer = JournalWriter(self.engine, utc_now, self._on_storage_failure)
+        audit = config.audit
+        self.signing_key = load_or_create_signing_key(
+            config.path(audit.signing_key), config.path(audit.public_key)
+        )
+        self.writer = JournalWriter(
+            self.engine,
+            utc_now,
+            self._on_storage_failure,
+            signing_key=self.signing_key,
+            checkpoint_rows=audit.checkpoint_rows,
+        )
         venue_keys = {v.name: f"FIX.4.4:{config.gateway.comp_id}->{v.name}" for v in config.venues}
         self.log_factory = JournalLogFactory(self.writer, self.registry)
         self.dispatcher = Dispatcher(self.registry, venue_keys)
@@ -184,6 +196,11 @@ class Gateway:
                 ),
                 id=f"close-{calendar.name}",
             )
+        self.scheduler.add_job(
+            self.writer.request_checkpoint,
+            IntervalTrigger(minutes=audit.checkpoint_minutes),
+            id="journal-checkpoint",
+        )
         self.scheduler.start()
         self._expire_missed_closes()
         self.ops_token = self._write_ops_token(var / "run" / "ops.token")

@@ -8,6 +8,12 @@ counterparty was told is therefore in the database.
 
 FIX messages seen by the sessions (in and out, admin too) are recorded with `record_message`
 and written in the next transaction.
+
+Every journal row is hash-chained (store/chain.py): the writer numbers the rows itself
+(seq), hashes each over the previous row's hash and its canonical content, and writes the
+hashes with the rows. With a signing key it also writes a signed checkpoint of the chain
+head every `checkpoint_rows` rows, whenever `request_checkpoint` asked for one, and at
+close, in the same transaction as the rows it covers.
 """
 
 from __future__ import annotations
@@ -21,14 +27,24 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Engine
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, select
 
 from qtinfra.domain.events import Event
 from qtinfra.domain.orders import Order
 from qtinfra.errors import StorageError
 from qtinfra.oms.manager import ChildOrder, Outbox
 from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS
-from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, OrderRow
+from qtinfra.store.audit import sign_checkpoint
+from qtinfra.store.chain import GENESIS, canonical_ts, row_hash
+from qtinfra.store.models import (
+    ChildOrderRow,
+    ClOrdIdRow,
+    ExecutionRow,
+    JournalCheckpointRow,
+    JournalRow,
+    OrderRow,
+)
 from qtinfra.store.types import ExactDecimal, UTCDateTime
 
 log = structlog.get_logger(__name__)
@@ -235,8 +251,13 @@ def _table(model: Any, key: str) -> _Table:
     )
 
 
-_JOURNAL = _Table(
-    "journal", ("ts", "kind", "session", "order_id", "payload"), "seq", times=frozenset({"ts"})
+_JOURNAL_INSERT = (
+    "INSERT INTO journal (seq, ts, kind, session, order_id, payload, prev_hash, hash) "
+    "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m})"
+)
+_CHECKPOINT_INSERT = (
+    "INSERT INTO journal_checkpoints (seq, hash, ts, key_id, signature) "
+    "VALUES ({m}, {m}, {m}, {m}, {m})"
 )
 _ORDERS = _table(OrderRow, "order_id")
 _CHILDREN = _table(ChildOrderRow, "child_id")
@@ -252,10 +273,18 @@ class JournalWriter:
         engine: Engine,
         clock: Callable[[], datetime],
         on_failure: Callable[[BaseException], None],
+        signing_key: Ed25519PrivateKey | None = None,
+        checkpoint_rows: int = 10_000,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.on_failure = on_failure
+        self.signing_key = signing_key
+        self.checkpoint_rows = checkpoint_rows
+        self._head: tuple[int, str] | None = None  # (seq, hash) of the last committed row
+        self._signed_seq = 0  # the head the last checkpoint signed
+        self._checkpoint_due = False
+        self.checkpoints = 0
         self._messages: deque[dict[str, Any]] = deque()
         self.failed: BaseException | None = None
         self.commits = 0
@@ -286,13 +315,68 @@ class JournalWriter:
             }
         )
 
+    def request_checkpoint(self) -> None:
+        """Any thread: sign the chain head at the next commit (or the next write call,
+        when the head moved since the last checkpoint)."""
+        self._checkpoint_due = True
+
     def write(self, batches: list[PersistBatch]) -> bool:
         """Synchronous group commit on the caller's thread (the gateway's event loop), then
         release. Returns whether anything was written."""
         if not batches and not self._messages:
+            if self._checkpoint_due and self._unsigned():
+                self._commit([])
             return False
         self._commit(batches)
         return True
+
+    def _unsigned(self) -> bool:
+        return self.signing_key is not None and (self._head or (0, ""))[0] > self._signed_seq
+
+    def _load_head(self, cursor: Any) -> tuple[int, str]:
+        """The chain head from the database (the writer is the journal's only writer)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(JournalRow.seq, JournalRow.hash).order_by(JournalRow.seq.desc()).limit(1)
+            ).first()
+            signed = conn.execute(
+                select(JournalCheckpointRow.seq).order_by(JournalCheckpointRow.id.desc()).limit(1)
+            ).scalar()
+        self._signed_seq = int(signed or 0)
+        if row is None:
+            return 0, GENESIS
+        if row.hash is None:
+            raise StorageError(f"journal row {row.seq} has no hash: run the migrations")
+        return int(row.seq), str(row.hash)
+
+    def _chain(
+        self, rows: list[dict[str, Any]], sqlite: bool
+    ) -> tuple[list[tuple[Any, ...]], int, str]:
+        """Number and hash the rows after the head; returns the statement parameters and
+        the new head."""
+        assert self._head is not None
+        seq, prev = self._head
+        params = []
+        for r in rows:
+            seq += 1
+            ts = r["ts"]
+            h = row_hash(
+                prev, seq, canonical_ts(ts), r["kind"], r["session"], r["order_id"], r["payload"]
+            )
+            params.append(
+                (
+                    seq,
+                    _sqlite_time(ts) if sqlite else _aware(ts),
+                    r["kind"],
+                    r["session"],
+                    r["order_id"],
+                    r["payload"],
+                    prev,
+                    h,
+                )
+            )
+            prev = h
+        return params, seq, prev
 
     def _commit(self, batches: list[PersistBatch]) -> None:
         if self.failed is not None:
@@ -305,8 +389,16 @@ class JournalWriter:
             connection = self._connection()
             cursor = connection.cursor()
             try:
+                if self._head is None:
+                    self._head = self._load_head(cursor)
+                mark = "?" if self._sqlite else "%s"
+                head = self._head
+                if journal:
+                    params, seq, last = self._chain(journal, self._sqlite)
+                    cursor.executemany(_JOURNAL_INSERT.format(m=mark), params)
+                    head = (seq, last)
+                signed = self._checkpoint(cursor, mark, head)
                 write = self._writer(cursor)
-                write(_JOURNAL, journal, update=False)
                 write(_ORDERS, [r for b in batches for r in b.new_orders], update=False)
                 write(_ORDERS, [r for b in batches for r in b.changed_orders], update=True)
                 write(_CHILDREN, [r for b in batches for r in b.new_children], update=False)
@@ -319,6 +411,11 @@ class JournalWriter:
                 raise
             finally:
                 cursor.close()
+            self._head = head
+            if signed:
+                self._signed_seq = head[0]
+                self._checkpoint_due = False
+                self.checkpoints += 1
             self.commits += 1
             self.rows_written += len(journal)
             JOURNAL_COMMITS.inc()
@@ -336,6 +433,20 @@ class JournalWriter:
                 except Exception:
                     log.exception("release_failed")
 
+    def _checkpoint(self, cursor: Any, mark: str, head: tuple[int, str]) -> bool:
+        """Insert a signed checkpoint of `head` when one is due; returns whether it did."""
+        if self.signing_key is None or head[0] <= self._signed_seq:
+            return False
+        if not self._checkpoint_due and head[0] - self._signed_seq < self.checkpoint_rows:
+            return False
+        now = self.clock()
+        cp = sign_checkpoint(self.signing_key, head[0], head[1], now)
+        cursor.execute(
+            _CHECKPOINT_INSERT.format(m=mark),
+            (cp.seq, cp.hash, _sqlite_time(now) if self._sqlite else now, cp.key_id, cp.signature),
+        )
+        return True
+
     def _connection(self) -> Any:
         """The writer's own DBAPI connection, kept for its life (no pool checkout and no
         SQLAlchemy transaction object per commit)."""
@@ -345,6 +456,11 @@ class JournalWriter:
         return self._raw
 
     def close(self) -> None:
+        """Sign the chain head if it moved since the last checkpoint, then let go of the
+        connection."""
+        if self.failed is None and self._unsigned():
+            self._checkpoint_due = True
+            self._commit([])
         if self._raw is not None:
             self._raw.close()
             self._raw = None
