@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -340,6 +341,86 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _instant(text: str) -> datetime:
+    """YYYY-MM-DD (midnight UTC) or an ISO 8601 time (UTC when it names no zone)."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 date or time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def cmd_reports(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.reports_action == "rts22":
+        from qtinfra.reports.rts22 import run_rts22
+
+        return run_rts22(config, args.date, Path(args.out) if args.out else None)
+    if args.reports_action == "rts24":
+        from qtinfra.reports.rts24 import run_rts24
+
+        return run_rts24(
+            config, args.start, args.end, args.format, Path(args.out) if args.out else None
+        )
+    from qtinfra.reports.daily import run_daily
+    from qtinfra.store.audit import load_or_create_signing_key
+
+    key = load_or_create_signing_key(
+        config.path(config.audit.signing_key), config.path(config.audit.public_key)
+    )
+    summary = run_daily(config, args.date, key)
+    print(json.dumps(summary, indent=2))
+    return 0 if summary["ok"] else 1
+
+
+def cmd_audit_order(args: argparse.Namespace) -> int:
+    from qtinfra.reports.trail import run_order_trail
+
+    return run_order_trail(_config(args), args.order, args.json)
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    from qtinfra.ops.clients import ErasureRefused, erase_client, export_client
+    from qtinfra.store.db import make_engine, migrate
+    from qtinfra.store.privacy import seal_config_files
+
+    config = _config(args)
+    if args.clients_action == "seal":
+        count = seal_config_files(config)
+        print(f"sealed {count} personal values in accounts.toml and people.toml")
+        return 0
+    engine = make_engine(config.database_url)
+    try:
+        migrate(engine)
+        if args.clients_action == "export":
+            data = json.dumps(export_client(config, engine, args.account), indent=2)
+            if args.out:
+                out = Path(args.out)
+                fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(data + "\n")
+                print(f"{out}: all data held on {args.account} (personal data: keep it safe)")
+            else:
+                print(data)
+            return 0
+        try:
+            path = erase_client(config, engine, args.account, datetime.now(UTC).date())
+        except ErasureRefused as exc:
+            print(f"qtinfra: {exc}", file=sys.stderr)
+            return 1
+        print(f"{path}: client record {args.account} erased")
+        return 0
+    finally:
+        engine.dispose()
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from qtinfra.bench import run_benchmark
 
@@ -447,6 +528,45 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(func=cmd_audit_verify)
+    trail = audit_sub.add_parser(
+        "order", help="the whole life of a parent order: events, children, fills, FIX messages"
+    )
+    trail.add_argument("order", help="a client ClOrdID (any in the chain) or our OrderID")
+    trail.add_argument("--json", action="store_true", help="machine-readable")
+    trail.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
+    trail.set_defaults(func=cmd_audit_order)
+
+    reports = sub.add_parser("reports", help="MiFID II reports (RTS 22, RTS 24)")
+    reports_sub = reports.add_subparsers(dest="reports_action", required=True)
+    r22 = reports_sub.add_parser("rts22", help="RTS 22 transaction reports for a trading day")
+    r22.add_argument("--date", type=_day, required=True, metavar="YYYY-MM-DD")
+    r22.add_argument("--out", help="reports folder (default: [reports] out_dir)")
+    r24 = reports_sub.add_parser("rts24", help="RTS 24 order records for a period")
+    r24.add_argument("--from", dest="start", type=_instant, required=True)
+    r24.add_argument("--to", dest="end", type=_instant, required=True)
+    r24.add_argument("--format", choices=["csv", "json"], default="csv")
+    r24.add_argument("--out", help="file to write (default: standard output)")
+    daily = reports_sub.add_parser(
+        "daily", help="the day's reports and their signed manifest, as the scheduler runs them"
+    )
+    daily.add_argument("--date", type=_day, required=True, metavar="YYYY-MM-DD")
+    for p in (r22, r24, daily):
+        p.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
+        p.set_defaults(func=cmd_reports)
+
+    clients = sub.add_parser("clients", help="client records: seal, export (GDPR), erase")
+    clients_sub = clients.add_subparsers(dest="clients_action", required=True)
+    seal = clients_sub.add_parser("seal", help="encrypt plain personal values in config files")
+    export = clients_sub.add_parser("export", help="all data held on a client (GDPR Art. 15)")
+    export.add_argument("account")
+    export.add_argument("--out", help="file to write (owner-only; default: standard output)")
+    erase = clients_sub.add_parser(
+        "erase", help="erase a client record (refused while MiFID II requires it)"
+    )
+    erase.add_argument("account")
+    for p in (seal, export, erase):
+        p.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
+        p.set_defaults(func=cmd_clients)
 
     bench = sub.add_parser("bench", help="benchmark the pipeline beside a bare echo acceptor")
     bench.add_argument("--orders", type=int, default=5000)

@@ -6,6 +6,7 @@ Every setting is documented where it is defined; defaults are what the demo set-
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, time
 from decimal import Decimal
@@ -224,11 +225,14 @@ class ReportsConfig(_Frozen):
     RTS 22 files are validated against it before they are written (unset: written and
     marked not validated). out_dir: where reports go (one folder per trading day).
     daily_utc: when the scheduled daily run starts (UTC, after the last close).
+    nca: the competent authority RTS 22 files are addressed to (AppHdr To), by its ISO 3166
+    country code as ESMA's reporting instructions use it; unset: the firm's country.
     """
 
     schema_dir: Path | None = None
     out_dir: Path = Path("var/reports")
     daily_utc: time = time(22, 30)
+    nca: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,35}$")
 
 
 class FirmConfig(_Frozen):
@@ -250,6 +254,65 @@ class FirmConfig(_Frozen):
         return value
 
 
+class PersonRecord(_Frozen):
+    """[[person]] in config/people.toml: one of the firm's people, by the short code orders
+    name them with (Parties PartyID 448 with PartyIDSource P, PartyRoleQualifier 24), so a
+    transaction report can identify the investment decision maker and the executing trader
+    (RTS 22 fields 57-60) by their national identifier (RTS 22 Art. 6 and Annex II).
+
+    code: the short code. national_id: the national client identifier as reported, country
+    prefix included (e.g. GB + National Insurance number, or a CONCAT code).
+    national_id_scheme: NIDN (national identity number), CCPT (passport) or CONCAT; unset:
+    CONCAT when the id has the CONCAT form, else NIDN. country: ISO 3166 country of the
+    branch that supervises the person (RTS 22 fields 58 and 60). first_names, surname,
+    birth_date: who the person is (kept with the id; the report carries only the id).
+    """
+
+    code: str = Field(min_length=1)
+    national_id: str
+    national_id_scheme: Literal["NIDN", "CCPT", "CONCAT"] | None = None
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    first_names: str = Field(min_length=1)
+    surname: str = Field(min_length=1)
+    birth_date: date | str
+    """Personal values may be sealed at rest (`fernet:...`, store/privacy.py)."""
+
+    @field_validator("national_id")
+    @classmethod
+    def _national_id(cls, value: str) -> str:
+        if not value.startswith("fernet:") and not _NATIONAL_ID.fullmatch(value):
+            raise ValueError(f"{value!r} is not a national identifier (country code first)")
+        return value
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date(cls, value: date | str) -> date | str:
+        return _date_or_sealed(value)
+
+
+_NATIONAL_ID = re.compile(r"[A-Z]{2}[A-Z0-9#+\-]{1,33}")
+
+
+def _date_or_sealed(value: date | str) -> date | str:
+    """A date, or a sealed value (store/privacy.py) that decrypts to one."""
+    if isinstance(value, str) and not value.startswith("fernet:"):
+        return date.fromisoformat(value)
+    return value
+
+
+class PrivacyConfig(_Frozen):
+    """Personal data (config/gateway.toml, [privacy]).
+
+    data_key: the Fernet key that seals national identifiers, names and birth dates in
+    config/accounts.toml and config/people.toml (created on first run, owner-only; keep it
+    apart from the audit signing key). retention_years: how long MiFID II record keeping
+    (Art. 16(6)) keeps a client's data after its last order; erasure is refused until then.
+    """
+
+    data_key: Path = Path("var/keys/personal-data.key")
+    retention_years: int = Field(default=5, ge=1)
+
+
 class QtinfraConfig(_Frozen):
     """Everything the gateway, the venues and the tools read, from one config directory."""
 
@@ -259,11 +322,13 @@ class QtinfraConfig(_Frozen):
     firm: FirmConfig = FirmConfig()
     audit: AuditConfig = AuditConfig()
     reports: ReportsConfig = ReportsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     instruments: tuple[InstrumentConfig, ...] = ()
     calendars: tuple[CalendarConfig, ...] = ()
     venues: tuple[VenueConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     accounts: tuple[AccountRecord, ...] = ()
+    people: tuple[PersonRecord, ...] = ()
     risk: RiskConfig = RiskConfig()
     positions: PositionsFile = PositionsFile()
 
@@ -342,9 +407,23 @@ class QtinfraConfig(_Frozen):
     def account_map(self) -> dict[str, AccountRecord]:
         return {a.account: a for a in self.accounts}
 
+    def person_map(self) -> dict[str, PersonRecord]:
+        """The firm's people (config/people.toml) by short code."""
+        return {p.code: p for p in self.people}
+
+    @field_validator("people")
+    @classmethod
+    def _unique_people(cls, value: tuple[PersonRecord, ...]) -> tuple[PersonRecord, ...]:
+        codes = [p.code for p in value]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"config/people.toml declares the short codes {twice} twice")
+        return value
+
 
 def load_config(config_dir: Path | None = None, root: Path | None = None) -> QtinfraConfig:
-    """Load gateway.toml, instruments.toml, venues.toml and clients.toml from config_dir."""
+    """Load gateway.toml, instruments.toml, venues.toml, clients.toml, accounts.toml,
+    people.toml, risk.toml and positions.toml from config_dir (a missing file: defaults)."""
     root = root or PROJECT_ROOT
     config_dir = config_dir or root / "config"
 
@@ -367,11 +446,13 @@ def load_config(config_dir: Path | None = None, root: Path | None = None) -> Qti
             firm=FirmConfig(**gateway_file.get("firm", {})),  # type: ignore[arg-type]
             audit=AuditConfig(**gateway_file.get("audit", {})),  # type: ignore[arg-type]
             reports=ReportsConfig(**gateway_file.get("reports", {})),  # type: ignore[arg-type]
+            privacy=PrivacyConfig(**gateway_file.get("privacy", {})),  # type: ignore[arg-type]
             instruments=tuple(read("instruments.toml").get("instrument", [])),  # type: ignore[arg-type]
             calendars=tuple(read("calendars.toml").get("calendar", [])),  # type: ignore[arg-type]
             venues=tuple(read("venues.toml").get("venue", [])),  # type: ignore[arg-type]
             clients=tuple(read("clients.toml").get("client", [])),  # type: ignore[arg-type]
             accounts=tuple(read("accounts.toml").get("account", [])),  # type: ignore[arg-type]
+            people=tuple(read("people.toml").get("person", [])),  # type: ignore[arg-type]
             risk=RiskConfig(**read("risk.toml")),
             positions=PositionsFile(**read("positions.toml")),
         )

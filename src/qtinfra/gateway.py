@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from datetime import time as dtime
 from functools import partial
 from pathlib import Path
@@ -26,6 +26,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
 
 from qtinfra.config import QtinfraConfig, load_config
 from qtinfra.domain.commands import RejectInput
@@ -41,6 +42,7 @@ from qtinfra.oms.manager import OrderManager
 from qtinfra.oms.sequencer import Sequencer
 from qtinfra.ops.http import OpsServer
 from qtinfra.ops.metrics import RISK_REJECTS, RISK_SECONDS
+from qtinfra.reports.daily import missed_days, run_daily
 from qtinfra.risk.calendar import TradingCalendar
 from qtinfra.risk.engine import Check, RiskEngine, Scope, TradingState
 from qtinfra.risk.exposure import Exposure
@@ -48,6 +50,8 @@ from qtinfra.risk.limits import risk_changes
 from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
+from qtinfra.store.models import JournalRow
+from qtinfra.store.privacy import seal_config_files
 from qtinfra.store.repository import load_events, load_fills, load_state
 
 T = TypeVar("T")
@@ -126,6 +130,9 @@ class Gateway:
             open_children=len(self.manager.children),
             cl_ord_ids=len(state.cl_ord_ids),
         )
+        sealed = seal_config_files(config)
+        if sealed:
+            log.info("personal_data_sealed", values=sealed, key=str(config.privacy.data_key))
         audit = config.audit
         self.signing_key = load_or_create_signing_key(
             config.path(audit.signing_key), config.path(audit.public_key)
@@ -201,6 +208,15 @@ class Gateway:
             IntervalTrigger(minutes=audit.checkpoint_minutes),
             id="journal-checkpoint",
         )
+        run_at = config.reports.daily_utc
+        self.scheduler.add_job(
+            self.daily_reports,
+            CronTrigger(hour=run_at.hour, minute=run_at.minute, second=run_at.second, timezone=UTC),
+            id="daily-reports",
+        )
+        for day in missed_days(config, utc_now(), self._first_journal_day()):
+            # Missed while the gateway was down: run now, in the scheduler's thread.
+            self.scheduler.add_job(partial(self.daily_reports, day), id=f"catch-up-{day}")
         self.scheduler.start()
         self._expire_missed_closes()
         self.ops_token = self._write_ops_token(var / "run" / "ops.token")
@@ -256,6 +272,19 @@ class Gateway:
             notional = f.quantity * f.price * config.risk.fx.get(inst.currency, 0)
             exposure.fill(f.account, f.symbol, f.buy, f.quantity, notional, f.transact_time.date())
         return exposure
+
+    def _first_journal_day(self) -> date | None:
+        with self.engine.connect() as conn:
+            first = conn.execute(select(func.min(JournalRow.ts))).scalar()
+        return first.astimezone(UTC).date() if first is not None else None
+
+    def daily_reports(self, day: date | None = None) -> None:
+        """The day's RTS 22 and RTS 24 reports and their signed manifest (scheduler
+        thread); by default the UTC day that is ending."""
+        try:
+            run_daily(self.config, day or utc_now().date(), self.signing_key)
+        except Exception:
+            log.exception("daily_reports_failed", day=str(day))
 
     def _calendar_symbols(self) -> dict[TradingCalendar, frozenset[str]]:
         out: dict[TradingCalendar, set[str]] = {}

@@ -4,6 +4,8 @@ verify` naming the first row altered, deleted, inserted or reordered, or a bad s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,6 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from qtinfra.cli import main
 from qtinfra.store.audit import (
     key_id,
     load_or_create_signing_key,
@@ -234,26 +235,17 @@ def test_the_signing_key_is_created_owner_only_and_reused(tmp_path: Path) -> Non
 
 
 def test_audit_verify_command(
-    db_url: str,
-    engine: Engine,
-    key: Ed25519PrivateKey,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    db_url: str, engine: Engine, key: Ed25519PrivateKey, tmp_path: Path
 ) -> None:
     fill_journal(engine, key, 25)
-    args = [
-        "audit",
-        "verify",
-        "--database-url",
-        db_url,
-        "--public-key",
-        str(tmp_path / "audit.pub.pem"),
-        "--quiet",
-    ]
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "25 rows checked" in out and "intact" in out
+    cmd = [
+        sys.executable, "-m", "qtinfra.cli", "audit", "verify", "--database-url", db_url,
+        "--public-key", str(tmp_path / "audit.pub.pem"), "--quiet",
+    ]  # fmt: skip
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert "25 rows checked" in ok.stdout and "intact" in ok.stdout
     tamper(engine, "DELETE FROM journal WHERE seq = 13")
-    assert main(args) == 1
-    out = capsys.readouterr().out
-    assert "TAMPERED: rows 13..13 are missing (deleted) before row 14" in out
+    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "TAMPERED: rows 13..13 are missing (deleted) before row 14" in bad.stdout

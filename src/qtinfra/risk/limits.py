@@ -171,6 +171,11 @@ class AccountRecord(_Frozen):
     decision_maker / executing_trader: defaults for PartyRole 122 and 12 when an order
     carries none. order_capacity: default OrderCapacity (528): A agency, P principal,
     R riskless principal.
+
+    For a natural person, what an RTS 22 transaction report identifies them by (fields 7-11
+    and 16-20): national_id, the national client identifier with its country prefix
+    (RTS 22 Art. 6, Annex II); national_id_scheme: NIDN, CCPT or CONCAT (unset: CONCAT when
+    the id has the CONCAT form, else NIDN); first_names, surname, birth_date.
     """
 
     account: str = Field(min_length=1)
@@ -182,6 +187,19 @@ class AccountRecord(_Frozen):
     decision_maker: PartyDefault | None = None
     executing_trader: PartyDefault | None = None
     order_capacity: Literal["A", "P", "R"] | None = None
+    national_id_scheme: Literal["NIDN", "CCPT", "CONCAT"] | None = None
+    first_names: str | None = None
+    surname: str | None = None
+    birth_date: date | str | None = None
+    """Personal values (national_id, name, first_names, surname, birth_date) may be sealed at
+    rest as `fernet:...` (store/privacy.py); they are revealed only for reports."""
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date(cls, value: date | str | None) -> date | str | None:
+        if isinstance(value, str) and not value.startswith("fernet:"):
+            return date.fromisoformat(value)
+        return value
 
     @model_validator(mode="after")
     def _identified(self) -> AccountRecord:

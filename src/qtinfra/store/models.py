@@ -7,10 +7,10 @@ open orders without replaying the journal.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qtinfra.store.types import ExactDecimal, UTCDateTime
@@ -151,3 +151,26 @@ class JournalCheckpointRow(Base):
     ts: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     key_id: Mapped[str] = mapped_column(String(64), nullable=False)
     signature: Mapped[str] = mapped_column(String(128), nullable=False)
+
+
+class Rts22ReportedRow(Base):
+    """A record put in an RTS 22 transaction report file (migration 0005): TxId, the trading
+    day of the file, the SHA-256 of the canonical New record (for a CANC, of the New it
+    withdraws), the file name, when, and the status NEWT or CANC. The latest row of a TxId
+    is what the authority holds for it; qtinfra only appends."""
+
+    __tablename__ = "rts22_reported"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tx_id: Mapped[str] = mapped_column(String(52), nullable=False)
+    trading_day: Mapped[date] = mapped_column(Date, nullable=False)
+    content_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    file_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    status: Mapped[str] = mapped_column(String(4), nullable=False)
+
+    __table_args__ = (
+        Index("ix_rts22_reported_tx_id", "tx_id"),
+        Index("ix_rts22_reported_trading_day", "trading_day"),
+        CheckConstraint("status IN ('NEWT', 'CANC')", name="ck_rts22_reported_status"),
+    )

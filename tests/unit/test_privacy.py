@@ -1,0 +1,72 @@
+"""Personal data sealed at rest (Fernet) in the TOML files that hold it."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from qtinfra.store.privacy import (
+    PersonalDataError,
+    is_sealed,
+    load_or_create_data_key,
+    reveal,
+    seal,
+    seal_file,
+)
+
+ACCOUNTS = """# Client records
+[[account]]
+account = "ACC2"
+name = "Jane Demo"          # the client's name
+kind = "natural"
+national_id = "GBQQ123456C"
+birth_date = 1980-05-17
+decision_maker = { id = "1002", source = "P", qualifier = 24 }
+
+[[account]]
+account = "ACC1"
+kind = "legal"
+lei = "98450012DEMOACC1AM85"
+"""
+
+
+def test_the_data_key_is_created_owner_only_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "personal.key"
+    first = load_or_create_data_key(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    token = seal(first, "secret")
+    assert reveal(load_or_create_data_key(path), token) == "secret"
+
+
+def test_seal_and_reveal() -> None:
+    key = Fernet(Fernet.generate_key())
+    sealed = seal(key, "GBQQ123456C")
+    assert is_sealed(sealed) and "GBQQ" not in sealed
+    assert reveal(key, sealed) == "GBQQ123456C"
+    assert reveal(key, "plain") == "plain" and reveal(key, None) is None
+    assert reveal(key, seal(key, date(1980, 5, 17))) == "1980-05-17"
+    with pytest.raises(PersonalDataError, match="wrong"):
+        reveal(Fernet(Fernet.generate_key()), sealed)
+    with pytest.raises(PersonalDataError, match="no data key"):
+        reveal(None, sealed)
+
+
+def test_seal_file_encrypts_personal_values_in_place_and_keeps_the_rest(tmp_path: Path) -> None:
+    key = Fernet(Fernet.generate_key())
+    path = tmp_path / "accounts.toml"
+    path.write_text(ACCOUNTS)
+    assert seal_file(path, key) == 3
+    text = path.read_text()
+    assert "Jane Demo" not in text and "GBQQ123456C" not in text and "1980-05-17" not in text
+    assert "# the client's name" in text and 'lei = "98450012DEMOACC1AM85"' in text
+    data = tomllib.loads(text)
+    jane = data["account"][0]
+    assert reveal(key, jane["name"]) == "Jane Demo"
+    assert reveal(key, jane["birth_date"]) == "1980-05-17"
+    assert jane["decision_maker"]["id"] == "1002"
+    assert seal_file(path, key) == 0  # already sealed: unchanged
+    assert path.read_text() == text
