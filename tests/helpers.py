@@ -78,3 +78,24 @@ def make_self_signed_cert(directory: Path, common_name: str = "localhost") -> tu
     )
     key_path.chmod(0o600)
     return cert_path, key_path
+
+
+def shipped_config(name: str) -> str:
+    """config/<name> as the project ships it. A gateway started on the checkout (`make run`)
+    seals the personal data in config/accounts.toml and config/people.toml with the
+    checkout's own data key; tests that copy the config into a deployment of their own
+    need the plain values, which are the committed ones."""
+    import subprocess
+
+    from qtinfra.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "config" / name).read_text()
+    if "fernet:" not in text:
+        return text
+    shown = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "show", f"HEAD:config/{name}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return shown.stdout

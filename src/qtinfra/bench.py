@@ -344,6 +344,8 @@ class BenchReport:
     journal_kinds: dict[str, int] = field(default_factory=dict)
     echo_cpu: dict[str, float] = field(default_factory=dict)
     gateway_cpu: dict[str, float] = field(default_factory=dict)
+    verify: dict[str, Any] = field(default_factory=dict)
+    """`qtinfra audit verify` of the gateway run's journal: rows, seconds, intact."""
     risk_chain: dict[str, Any] = field(default_factory=dict)
     """The gateway's own timing of the pre-trade check chain (GET /risk: count, p50, p99
     in microseconds)."""
@@ -419,6 +421,21 @@ def _count_rows(database_url: str) -> tuple[dict[str, int], dict[str, int]]:
         return counts, kinds
     finally:
         engine.dispose()
+
+
+def _verify(database_url: str, public_key: Path) -> dict[str, Any]:
+    """Time a full walk of the journal's hash chain and checkpoints."""
+    from qtinfra.store.audit import load_public_key, verify_journal
+    from qtinfra.store.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        start = time.perf_counter()
+        result = verify_journal(engine, load_public_key(public_key))
+        elapsed = time.perf_counter() - start
+    finally:
+        engine.dispose()
+    return {"rows": result.rows, "seconds": elapsed, "ok": result.ok, "problems": result.problems}
 
 
 def benchmark(
@@ -498,6 +515,10 @@ def benchmark(
             report.db_counts, report.journal_kinds = _count_rows(url)
         except Exception as exc:
             report.errors.append(f"could not read the database: {exc}")
+        try:
+            report.verify = _verify(url, config.public_key_path)
+        except Exception as exc:
+            report.errors.append(f"could not verify the journal: {exc}")
     finally:
         if keep or not own_tmp:
             progress(f"files kept in {root}")
@@ -577,6 +598,13 @@ def format_report(report: BenchReport) -> str:
             f"journal on ({report.database_url.split('://', 1)[0]}): orders {c['orders']}, "
             f"child orders {c['child_orders']}, executions {c['executions']}, "
             f"journal rows {c['journal']} ({kinds})"
+        )
+    v = report.verify
+    if v:
+        rate = v["rows"] / v["seconds"] if v["seconds"] else 0
+        lines.append(
+            f"audit verify of that journal: {v['rows']:,} rows in {v['seconds']:.2f} s "
+            f"({rate:,.0f} rows/s), " + ("intact" if v["ok"] else f"FAILED: {v['problems'][:1]}")
         )
     for err in report.errors:
         lines.append(f"ERROR: {err}")

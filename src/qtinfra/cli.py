@@ -302,7 +302,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from qtinfra.store.db import make_engine
 
     config = _config(args)
-    key_path = Path(args.public_key) if args.public_key else config.path(config.audit.public_key)
+    key_path = Path(args.public_key) if args.public_key else config.public_key_path
     try:
         public_key = load_public_key(key_path)
     except (OSError, ValueError) as exc:
@@ -372,9 +372,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
     from qtinfra.reports.daily import run_daily
     from qtinfra.store.audit import load_or_create_signing_key
 
-    key = load_or_create_signing_key(
-        config.path(config.audit.signing_key), config.path(config.audit.public_key)
-    )
+    key = load_or_create_signing_key(config.signing_key_path, config.public_key_path)
     summary = run_daily(config, args.date, key)
     print(json.dumps(summary, indent=2))
     return 0 if summary["ok"] else 1

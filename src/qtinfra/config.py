@@ -207,13 +207,14 @@ class AuditConfig(_Frozen):
 
     signing_key: the Ed25519 private key (PEM) that signs checkpoints of the hash chain,
     created on first run readable by its owner only; public_key: its public half, written
-    beside it for compliance (`qtinfra audit verify --public-key`). checkpoint_rows /
-    checkpoint_minutes: a signed checkpoint every that many journal rows or minutes, and
-    at shutdown. Relative paths resolve against the project root.
+    beside it for compliance (`qtinfra audit verify --public-key`). Unset: under
+    <var_dir>/keys/. checkpoint_rows / checkpoint_minutes: a signed checkpoint every that
+    many journal rows or minutes, and at shutdown. Relative paths resolve against the
+    project root.
     """
 
-    signing_key: Path = Path("var/keys/audit-ed25519.pem")
-    public_key: Path = Path("var/keys/audit-ed25519.pub.pem")
+    signing_key: Path | None = None
+    public_key: Path | None = None
     checkpoint_rows: int = Field(default=10_000, ge=1)
     checkpoint_minutes: float = Field(default=5.0, gt=0)
 
@@ -223,14 +224,15 @@ class ReportsConfig(_Frozen):
 
     schema_dir: the folder with ESMA's ISO 20022 schemas (auth.016, head.001, head.003);
     RTS 22 files are validated against it before they are written (unset: written and
-    marked not validated). out_dir: where reports go (one folder per trading day).
-    daily_utc: when the scheduled daily run starts (UTC, after the last close).
+    marked not validated). out_dir: where reports go (one folder per trading day; unset:
+    <var_dir>/reports). daily_utc: when the scheduled daily run starts (UTC, after the
+    last close).
     nca: the competent authority RTS 22 files are addressed to (AppHdr To), by its ISO 3166
     country code as ESMA's reporting instructions use it; unset: the firm's country.
     """
 
     schema_dir: Path | None = None
-    out_dir: Path = Path("var/reports")
+    out_dir: Path | None = None
     daily_utc: time = time(22, 30)
     nca: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,35}$")
 
@@ -305,11 +307,12 @@ class PrivacyConfig(_Frozen):
 
     data_key: the Fernet key that seals national identifiers, names and birth dates in
     config/accounts.toml and config/people.toml (created on first run, owner-only; keep it
-    apart from the audit signing key). retention_years: how long MiFID II record keeping
-    (Art. 16(6)) keeps a client's data after its last order; erasure is refused until then.
+    apart from the audit signing key; unset: <var_dir>/keys/personal-data.key).
+    retention_years: how long MiFID II record keeping (Art. 16(6)) keeps a client's data
+    after its last order; erasure is refused until then.
     """
 
-    data_key: Path = Path("var/keys/personal-data.key")
+    data_key: Path | None = None
     retention_years: int = Field(default=5, ge=1)
 
 
@@ -379,6 +382,23 @@ class QtinfraConfig(_Frozen):
     @property
     def var_dir(self) -> Path:
         return self.path(self.gateway.var_dir)
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.path(self.audit.signing_key or self.var_dir / "keys" / "audit-ed25519.pem")
+
+    @property
+    def public_key_path(self) -> Path:
+        default = self.var_dir / "keys" / "audit-ed25519.pub.pem"
+        return self.path(self.audit.public_key or default)
+
+    @property
+    def data_key_path(self) -> Path:
+        return self.path(self.privacy.data_key or self.var_dir / "keys" / "personal-data.key")
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path(self.reports.out_dir or self.var_dir / "reports")
 
     @property
     def database_url(self) -> str:

@@ -132,10 +132,10 @@ class Gateway:
         )
         sealed = seal_config_files(config)
         if sealed:
-            log.info("personal_data_sealed", values=sealed, key=str(config.privacy.data_key))
+            log.info("personal_data_sealed", values=sealed, key=str(config.data_key_path))
         audit = config.audit
         self.signing_key = load_or_create_signing_key(
-            config.path(audit.signing_key), config.path(audit.public_key)
+            config.signing_key_path, config.public_key_path
         )
         self.writer = JournalWriter(
             self.engine,

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from qtinfra.config import PROJECT_ROOT
 from qtinfra.fix.buyside import BuySideClient, ClientSessionConfig
-from tests.helpers import free_port, wait_until
+from tests.helpers import free_port, shipped_config, wait_until
 
 CONFIG = PROJECT_ROOT / "config"
 PASSWORDS = {
@@ -68,7 +68,7 @@ class Deployment:
             "positions.toml",
             "risk.toml",
         ):
-            text = self.files.get(name) or (CONFIG / name).read_text()
+            text = self.files.get(name) or shipped_config(name)
             if name == "risk.toml":
                 text += self.extra_risk_toml
             (self.config_dir / name).write_text(text)

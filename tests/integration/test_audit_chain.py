@@ -20,6 +20,7 @@ from qtinfra.store.audit import (
     key_id,
     load_or_create_signing_key,
     load_public_key,
+    sign_checkpoint,
     verify_journal,
 )
 from qtinfra.store.chain import GENESIS, canonical_ts, row_hash
@@ -249,3 +250,52 @@ def test_audit_verify_command(
     bad = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "TAMPERED: rows 13..13 are missing (deleted) before row 14" in bad.stdout
+
+
+def test_checkpoints_re_signed_with_another_key_are_detected(
+    engine: Engine, key: Ed25519PrivateKey
+) -> None:
+    """Someone rewrites the journal and signs new checkpoints with a key of their own: the
+    checkpoints no longer verify with the gateway's public key."""
+    fill_journal(engine, key, 12)
+    forger = Ed25519PrivateKey.generate()
+    with Session(engine) as session:
+        cps = list(session.scalars(select(JournalCheckpointRow)))
+    for cp in cps:
+        forged = sign_checkpoint(forger, cp.seq, cp.hash, cp.ts)
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("ALTER TABLE journal_checkpoints DISABLE TRIGGER USER"))
+            else:
+                conn.execute(text("DROP TRIGGER IF EXISTS journal_checkpoints_no_update"))
+            conn.execute(
+                text("UPDATE journal_checkpoints SET signature = :s, key_id = :k WHERE id = :i"),
+                {"s": forged.signature, "k": forged.key_id, "i": cp.id},
+            )
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("ALTER TABLE journal_checkpoints ENABLE TRIGGER USER"))
+    result = verify_journal(engine, key.public_key())
+    assert len(result.problems) == len(cps)
+    assert result.problems[0].startswith(
+        f"checkpoint at seq {cps[0].seq}: the signature does not verify"
+    )
+    assert verify_journal(engine, forger.public_key()).ok  # only the forger's key accepts it
+
+
+def test_an_untouched_journal_of_100000_rows_verifies(
+    engine: Engine, key: Ed25519PrivateKey
+) -> None:
+    clock = Clock()
+    failures: list[BaseException] = []
+    writer = JournalWriter(engine, clock, failures.append, key, 10_000)
+    for i in range(100_000):
+        writer.record_message("fix.out", "FIX.4.4:QTGW->CBOE", f"8=FIX.4.4\x0111=C{i}\x01", clock())
+        if i % 1000 == 999:
+            writer.write([])
+    writer.close()
+    assert not failures
+    seen: list[int] = []
+    result = verify_journal(engine, key.public_key(), progress=seen.append)
+    assert result.ok, result.problems
+    assert (result.rows, result.last_signed_seq, result.checkpoints) == (100_000, 100_000, 10)
+    assert len(seen) == 100_000

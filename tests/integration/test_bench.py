@@ -41,6 +41,7 @@ def test_bench_cli_runs_and_prints_both_figures(
     assert "journal on" in out
     assert re.search(r"pre-trade check chain per order .*: p50 [\d.]+ µs, p99 [\d.]+ µs", out), out
     assert f"{ORDERS}/{ORDERS} orders done" in out, out
+    assert re.search(r"audit verify of that journal: [\d,]+ rows in [\d.]+ s .*intact", out), out
     assert "ERROR" not in out, out
 
     engine = create_engine(url)

@@ -15,6 +15,7 @@ from qtinfra.ops.clients import ErasureRefused, erase_client, export_client, las
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
 from qtinfra.store.privacy import seal_config_files
+from tests.helpers import shipped_config
 
 WHEN = datetime(2025, 6, 3, 10, 0, tzinfo=UTC)
 
@@ -23,6 +24,8 @@ WHEN = datetime(2025, 6, 3, 10, 0, tzinfo=UTC)
 def setup(tmp_path: Path):  # type: ignore[no-untyped-def]
     config_dir = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config_dir)
+    for name in ("accounts.toml", "people.toml"):
+        (config_dir / name).write_text(shipped_config(name))
     # The default [privacy] data_key (var/keys under the project root): the key a sealed
     # copy of the project's config/ was sealed with, if it was.
     (config_dir / "gateway.toml").write_text(f'[gateway]\nvar_dir = "{tmp_path / "var"}"\n')

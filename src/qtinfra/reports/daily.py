@@ -32,7 +32,7 @@ CATCH_UP_DAYS = 7
 
 
 def day_dir(config: QtinfraConfig, day: date) -> Path:
-    return config.path(config.reports.out_dir) / day.isoformat()
+    return config.reports_dir / day.isoformat()
 
 
 def _rows(path: Path) -> int:

@@ -753,7 +753,7 @@ def generate_rts22(
     record lacks data or the file fails the schema; ConfigError when the schemas cannot
     be loaded."""
     now = now or datetime.now(UTC)
-    out_dir = out_dir if out_dir is not None else config.path(config.reports.out_dir)
+    out_dir = out_dir if out_dir is not None else config.reports_dir
     folder = out_dir / day.isoformat()
     schema_dir = config.reports.schema_dir
     schemas: SchemaSet | None = None

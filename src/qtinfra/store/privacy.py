@@ -96,7 +96,7 @@ def seal_file(path: Path, key: Fernet) -> int:
 
 def data_key(config: QtinfraConfig) -> Fernet | None:
     """The configured data key, when its file exists (None: nothing was sealed yet)."""
-    path = config.path(config.privacy.data_key)
+    path = config.data_key_path
     return Fernet(path.read_bytes().strip()) if path.exists() else None
 
 
@@ -132,7 +132,7 @@ def reveal_config(config: QtinfraConfig) -> QtinfraConfig:
 def seal_config_files(config: QtinfraConfig) -> int:
     """Seal every plain personal value in accounts.toml and people.toml (creating the data
     key on first use); returns how many values were sealed."""
-    key = load_or_create_data_key(config.path(config.privacy.data_key))
+    key = load_or_create_data_key(config.data_key_path)
     return sum(
         seal_file(config.config_dir / name, key) for name in ("accounts.toml", "people.toml")
     )
