@@ -357,16 +357,22 @@ class JournalWriter:
         assert self._head is not None
         seq, prev = self._head
         params = []
+        last_ts: datetime | None = None
+        canonical = stored = ""
         for r in rows:
             seq += 1
             ts = r["ts"]
-            h = row_hash(
-                prev, seq, canonical_ts(ts), r["kind"], r["session"], r["order_id"], r["payload"]
-            )
+            if ts is not last_ts:  # the events of a batch share one timestamp
+                canonical, stored, last_ts = canonical_ts(ts), ts, ts
+                if sqlite:
+                    stored = _sqlite_time(ts)
+                else:
+                    _aware(ts)
+            h = row_hash(prev, seq, canonical, r["kind"], r["session"], r["order_id"], r["payload"])
             params.append(
                 (
                     seq,
-                    _sqlite_time(ts) if sqlite else _aware(ts),
+                    stored,
                     r["kind"],
                     r["session"],
                     r["order_id"],
