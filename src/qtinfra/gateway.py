@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from functools import partial
 from pathlib import Path
@@ -42,7 +42,7 @@ from qtinfra.oms.manager import OrderManager
 from qtinfra.oms.sequencer import Sequencer
 from qtinfra.ops.http import OpsServer
 from qtinfra.ops.metrics import RISK_REJECTS, RISK_SECONDS
-from qtinfra.reports.daily import missed_days, run_daily
+from qtinfra.reports.daily import day_dir, missed_days, run_daily
 from qtinfra.risk.calendar import TradingCalendar
 from qtinfra.risk.engine import Check, RiskEngine, Scope, TradingState
 from qtinfra.risk.exposure import Exposure
@@ -280,11 +280,18 @@ class Gateway:
 
     def daily_reports(self, day: date | None = None) -> None:
         """The day's RTS 22 and RTS 24 reports and their signed manifest (scheduler
-        thread); by default the UTC day that is ending."""
-        try:
-            run_daily(self.config, day or utc_now().date(), self.signing_key)
-        except Exception:
-            log.exception("daily_reports_failed", day=str(day))
+        thread). By default the UTC day that is ending, and the day before again: fills
+        booked after yesterday's run (a calendar trading past daily_utc) are then reported
+        (RTS 22 adds only what is new; RTS 24 and the manifest are rewritten)."""
+        today = utc_now().date()
+        days = [day] if day is not None else [today - timedelta(days=1), today]
+        for d in days:
+            if day is None and d < today and not day_dir(self.config, d).exists():
+                continue  # never reported (before the first day): nothing to add to
+            try:
+                run_daily(self.config, d, self.signing_key)
+            except Exception:
+                log.exception("daily_reports_failed", day=str(d))
 
     def _calendar_symbols(self) -> dict[TradingCalendar, frozenset[str]]:
         out: dict[TradingCalendar, set[str]] = {}
