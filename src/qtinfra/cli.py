@@ -296,19 +296,24 @@ def cmd_limits(args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Re-walk the journal's hash chain and checkpoints; exit 0 only when intact."""
+    from sqlalchemy.exc import SQLAlchemyError
     from tqdm import tqdm
 
     from qtinfra.store.audit import journal_size, load_public_key, verify_journal
     from qtinfra.store.db import make_engine
 
     config = _config(args)
-    key_path = Path(args.public_key) if args.public_key else config.public_key_path
+    key_paths = [Path(p) for p in args.public_key] if args.public_key else [config.public_key_path]
     try:
-        public_key = load_public_key(key_path)
+        public_keys = [load_public_key(p) for p in key_paths]
     except (OSError, ValueError) as exc:
-        print(f"qtinfra: cannot read the public key {key_path}: {exc}", file=sys.stderr)
+        print(f"qtinfra: cannot read the public key: {exc}", file=sys.stderr)
         return 2
-    engine = make_engine(config.database_url)
+    url = config.database_url
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        print(f"qtinfra: no database at {url}", file=sys.stderr)
+        return 2
+    engine = make_engine(url)
     try:
         total = journal_size(engine, args.from_seq)
         bar = tqdm(
@@ -320,14 +325,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         )
         with bar:
             result = verify_journal(
-                engine, public_key, args.from_seq, progress=lambda _seq: bar.update(1)
+                engine, public_keys, args.from_seq, progress=lambda _seq: bar.update(1)
             )
+    except SQLAlchemyError as exc:
+        print(f"qtinfra: cannot read the journal: {exc}", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     span = f"rows {result.first_seq}..{result.last_seq}" if result.rows else "no rows"
     print(
         f"journal: {result.rows:,} rows checked ({span}), {result.checkpoints} checkpoints; "
-        f"public key {key_path}"
+        f"public key {', '.join(map(str, key_paths))}"
     )
     if result.ok:
         print(
@@ -358,6 +366,7 @@ def _instant(text: str) -> datetime:
 
 
 def cmd_reports(args: argparse.Namespace) -> int:
+    os.umask(0o077)  # reports hold personal data: owner-only files and folders
     config = _config(args)
     if args.reports_action == "rts22":
         from qtinfra.reports.rts22 import run_rts22
@@ -402,6 +411,7 @@ def cmd_clients(args: argparse.Namespace) -> int:
             if args.out:
                 out = Path(args.out)
                 fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.fchmod(fd, 0o600)  # also when the file already existed
                 with os.fdopen(fd, "w") as fh:
                     fh.write(data + "\n")
                 print(f"{out}: all data held on {args.account} (personal data: keep it safe)")
@@ -522,7 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-walk the journal's hash chain and signed checkpoints (exit 0 only when intact)",
     )
     verify.add_argument("--from", dest="from_seq", type=int, default=1, metavar="SEQ")
-    verify.add_argument("--public-key", help="PEM file (default: [audit] public_key)")
+    verify.add_argument(
+        "--public-key",
+        action="append",
+        help="PEM file (default: [audit] public_key); repeat it when the key was replaced",
+    )
     verify.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(func=cmd_audit_verify)

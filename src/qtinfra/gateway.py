@@ -51,7 +51,7 @@ from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
 from qtinfra.store.models import JournalRow
-from qtinfra.store.privacy import seal_config_files
+from qtinfra.store.privacy import reveal_config, seal_config_files
 from qtinfra.store.repository import load_events, load_fills, load_state
 
 T = TypeVar("T")
@@ -130,9 +130,15 @@ class Gateway:
             open_children=len(self.manager.children),
             cl_ord_ids=len(state.cl_ord_ids),
         )
-        sealed = seal_config_files(config)
-        if sealed:
-            log.info("personal_data_sealed", values=sealed, key=str(config.data_key_path))
+        try:
+            sealed = seal_config_files(config)
+        except OSError as exc:
+            # A read-only config (a container image): the values stay as they are; the
+            # owner of the files seals them with `qtinfra clients seal`.
+            log.warning("personal_data_not_sealed", error=str(exc))
+        else:
+            if sealed:
+                log.info("personal_data_sealed", values=sealed, key=str(config.data_key_path))
         audit = config.audit
         self.signing_key = load_or_create_signing_key(
             config.signing_key_path, config.public_key_path
@@ -432,12 +438,13 @@ class Gateway:
         changes nothing."""
         fresh = load_config(self.config.config_dir, self.config.root)
         changes = risk_changes(self.config.risk, fresh.risk)
+        # Compared in the clear: sealing a value at rest is not a change of the record.
+        old_accounts = reveal_config(self.config).account_map()
+        new_accounts = reveal_config(fresh).account_map()
         changes += [
             f"account {a}: changed"
-            for a in sorted(
-                {r.account for r in fresh.accounts} | {r.account for r in self.config.accounts}
-            )
-            if fresh.account_map().get(a) != self.config.account_map().get(a)
+            for a in sorted(old_accounts.keys() | new_accounts.keys())
+            if old_accounts.get(a) != new_accounts.get(a)
         ]
         files = [self.config.config_dir / n for n in ("risk.toml", "accounts.toml")]
         sha = hashlib.sha256()

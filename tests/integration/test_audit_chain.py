@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from qtinfra.errors import ConfigError
 from qtinfra.store.audit import (
     key_id,
     load_or_create_signing_key,
@@ -299,3 +300,47 @@ def test_an_untouched_journal_of_100000_rows_verifies(
     assert result.ok, result.problems
     assert (result.rows, result.last_signed_seq, result.checkpoints) == (100_000, 100_000, 10)
     assert len(seen) == 100_000
+
+
+def test_a_restarted_writer_refuses_to_sign_over_a_tampered_unsigned_tail(
+    engine: Engine, key: Ed25519PrivateKey
+) -> None:
+    fill_journal(engine, key, 12, checkpoint_rows=10)  # checkpoints at 12 (rows) and close
+    clock = Clock()
+    failures: list[BaseException] = []
+    w = JournalWriter(engine, clock, failures.append, None, 10)  # no signing: no close checkpoint
+    for i in range(3):
+        w.record_message("fix.in", "S", f"tail {i}", clock())
+    w.write([])
+    tamper(engine, "UPDATE journal SET payload = 'forged' WHERE seq = 14")
+    again = JournalWriter(engine, clock, failures.append, key, 10)
+    again.record_message("fix.in", "S", "next", clock())
+    again.write([])
+    assert failures and "unsigned tail is broken at row 14" in str(failures[0])
+    assert [r.seq for r in journal(engine)][-1] == 15  # nothing was appended
+
+
+def test_truncate_is_refused_on_postgresql(engine: Engine, key: Ed25519PrivateKey) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (DELETE is refused, tested above)")
+    fill_journal(engine, key, 3)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("TRUNCATE journal"))
+
+
+def test_a_lost_signing_key_is_not_silently_replaced(tmp_path: Path) -> None:
+    private, public = tmp_path / "audit.pem", tmp_path / "audit.pub.pem"
+    load_or_create_signing_key(private, public)
+    private.unlink()
+    with pytest.raises(ConfigError, match="restore the key from backup"):
+        load_or_create_signing_key(private, public)
+
+
+def test_verify_accepts_every_key_the_journal_was_signed_with(
+    engine: Engine, key: Ed25519PrivateKey
+) -> None:
+    fill_journal(engine, key, 5)
+    newer = Ed25519PrivateKey.generate()
+    fill_journal(engine, newer, 5)
+    assert not verify_journal(engine, key.public_key()).ok
+    assert verify_journal(engine, [key.public_key(), newer.public_key()]).ok

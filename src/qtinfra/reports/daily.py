@@ -105,8 +105,9 @@ def run_daily(
     rts24: Runner | None = None,
 ) -> dict[str, Any]:
     """Produce the day's reports into its folder and sign the manifest. Returns a summary;
-    `ok` is false when a report failed (its error is logged; the manifest then lists what
-    was written and the run is retried at the next start)."""
+    `ok` is false when a report failed: no manifest is written then, so the day counts as
+    missed and runs again at the next start. Report files are owner-only (they hold
+    personal data)."""
     folder = day_dir(config, day)
     folder.mkdir(parents=True, exist_ok=True)
     status = {
@@ -114,9 +115,15 @@ def run_daily(
         "rts24": (rts24 or _rts24)(config, day, folder),
     }
     ok = all(code == 0 for code in status.values())
+    folder.chmod(0o700)
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o600)
     if ok:
         write_manifest(folder, day, key)
-    log.info("daily_reports", day=day.isoformat(), folder=str(folder), status=status, ok=ok)
+        log.info("daily_reports", day=day.isoformat(), folder=str(folder), status=status)
+    else:
+        log.error("daily_reports_failed", day=day.isoformat(), folder=str(folder), status=status)
     return {"day": day.isoformat(), "folder": str(folder), "status": status, "ok": ok}
 
 

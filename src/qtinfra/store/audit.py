@@ -11,7 +11,7 @@ signature fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from qtinfra.errors import ConfigError
 from qtinfra.store.chain import GENESIS, canonical_ts, checkpoint_message, row_hash
 from qtinfra.store.models import JournalCheckpointRow, JournalRow
 
@@ -36,6 +37,12 @@ def load_or_create_signing_key(private_path: Path, public_path: Path) -> Ed25519
         key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError(f"{private_path} does not hold an Ed25519 private key")
+    elif public_path.exists():
+        raise ConfigError(
+            f"the audit signing key {private_path} is missing but its public key {public_path} "
+            "exists: restore the key from backup, or move the public key aside (keeping it to "
+            "verify the journal signed so far) to start a new key"
+        )
     else:
         private_path.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
@@ -139,15 +146,18 @@ def _rows(engine: Engine, from_seq: int, batch: int = 5000) -> Iterator[JournalR
 
 def verify_journal(
     engine: Engine,
-    public_key: Ed25519PublicKey,
+    public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey],
     from_seq: int = 1,
     progress: Callable[[int], object] | None = None,
 ) -> VerifyResult:
     """Re-walk the hash chain from from_seq and check every signed checkpoint. Only the
     first break of the chain is reported (everything after it follows from it); every bad
-    checkpoint signature is."""
+    checkpoint signature is. Several public keys: each checkpoint must verify with the key
+    its key id names (after a key was replaced)."""
     result = VerifyResult()
-    expected_key = key_id(public_key)
+    keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
+    by_id = {key_id(k): k for k in keys}
+    expected_key = ", ".join(by_id)
     with Session(engine) as session:
         checkpoints = {
             cp.seq: cp
@@ -158,17 +168,18 @@ def verify_journal(
     bad: set[int] = set()
     for cp in checkpoints.values():
         try:
-            if cp.key_id != expected_key:
+            signer = by_id.get(cp.key_id)
+            if signer is None:
                 raise InvalidSignature
-            public_key.verify(
+            signer.verify(
                 bytes.fromhex(cp.signature),
                 checkpoint_message(cp.seq, cp.hash, canonical_ts(cp.ts)),
             )
         except (InvalidSignature, ValueError):
             bad.add(cp.seq)
             result.problems.append(
-                f"checkpoint at seq {cp.seq}: the signature does not verify with this public "
-                f"key (key id {expected_key}, checkpoint says {cp.key_id})"
+                f"checkpoint at seq {cp.seq}: the signature does not verify with the public "
+                f"key (key id {expected_key}; the checkpoint names {cp.key_id})"
             )
     valid_checkpoints = {seq: cp for seq, cp in checkpoints.items() if seq not in bad}
     result.checkpoints = len(checkpoints)
@@ -228,7 +239,7 @@ def verify_journal(
             result.last_signed_seq = row.seq
     last = result.last_seq or 0
     for seq in sorted(valid_checkpoints):
-        if seq > last:
+        if seq > last and (result.rows or from_seq == 1):
             result.problems.append(
                 f"checkpoint at seq {seq} signs rows the journal no longer has (it ends at "
                 f"{last}: rows were deleted from the end)"

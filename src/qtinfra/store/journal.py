@@ -334,20 +334,58 @@ class JournalWriter:
         return self.signing_key is not None and (self._head or (0, ""))[0] > self._signed_seq
 
     def _load_head(self, cursor: Any) -> tuple[int, str]:
-        """The chain head from the database (the writer is the journal's only writer)."""
+        """The chain head from the database (the writer is the journal's only writer),
+        after re-walking the rows since the last checkpoint: the next checkpoint must not
+        sign over rows altered while the gateway was down."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(JournalRow.seq, JournalRow.hash).order_by(JournalRow.seq.desc()).limit(1)
+            last_cp = conn.execute(
+                select(JournalCheckpointRow.seq, JournalCheckpointRow.hash)
+                .order_by(JournalCheckpointRow.id.desc())
+                .limit(1)
             ).first()
-            signed = conn.execute(
-                select(JournalCheckpointRow.seq).order_by(JournalCheckpointRow.id.desc()).limit(1)
-            ).scalar()
-        self._signed_seq = int(signed or 0)
-        if row is None:
+            start = int(last_cp.seq) if last_cp is not None else 0
+            rows = conn.execute(
+                select(
+                    JournalRow.seq,
+                    JournalRow.ts,
+                    JournalRow.kind,
+                    JournalRow.session,
+                    JournalRow.order_id,
+                    JournalRow.payload,
+                    JournalRow.prev_hash,
+                    JournalRow.hash,
+                )
+                .where(JournalRow.seq >= max(start, 1))
+                .order_by(JournalRow.seq)
+            ).all()
+        self._signed_seq = start
+        if not rows:
+            if start:
+                raise StorageError(
+                    f"the journal ends before its last signed checkpoint (seq {start}): "
+                    "rows were deleted; run `qtinfra audit verify`"
+                )
             return 0, GENESIS
-        if row.hash is None:
-            raise StorageError(f"journal row {row.seq} has no hash: run the migrations")
-        return int(row.seq), str(row.hash)
+        prev = rows[0].prev_hash if start else GENESIS
+        expected = rows[0].seq
+        for r in rows:
+            if r.hash is None:
+                raise StorageError(f"journal row {r.seq} has no hash: run the migrations")
+            computed = row_hash(
+                prev or "", r.seq, canonical_ts(r.ts), r.kind, r.session, r.order_id, r.payload
+            )
+            if r.seq != expected or r.prev_hash != prev or computed != r.hash:
+                raise StorageError(
+                    f"the journal's unsigned tail is broken at row {r.seq}: refusing to extend "
+                    "it; run `qtinfra audit verify`"
+                )
+            if last_cp is not None and r.seq == start and computed != last_cp.hash:
+                raise StorageError(
+                    f"journal row {start} no longer matches its signed checkpoint; run "
+                    "`qtinfra audit verify`"
+                )
+            prev, expected = computed, expected + 1
+        return int(rows[-1].seq), str(rows[-1].hash)
 
     def _chain(
         self, rows: list[dict[str, Any]], sqlite: bool
@@ -422,6 +460,8 @@ class JournalWriter:
                 self._signed_seq = head[0]
                 self._checkpoint_due = False
                 self.checkpoints += 1
+                # A copy outside the database: the logs keep the signed heads too.
+                log.info("journal_checkpoint", seq=head[0], hash=head[1])
             self.commits += 1
             self.rows_written += len(journal)
             JOURNAL_COMMITS.inc()

@@ -21,13 +21,14 @@ import tomlkit
 from cryptography.fernet import Fernet, InvalidToken
 
 from qtinfra.config import QtinfraConfig
+from qtinfra.errors import QtinfraError
 
 PREFIX = "fernet:"
 PERSONAL_FIELDS = frozenset({"national_id", "name", "first_names", "surname", "birth_date"})
 """Keys whose values are personal data wherever they appear in a sealed file."""
 
 
-class PersonalDataError(Exception):
+class PersonalDataError(QtinfraError):
     """A sealed value cannot be read (no key, or the wrong key)."""
 
 
@@ -132,7 +133,20 @@ def reveal_config(config: QtinfraConfig) -> QtinfraConfig:
 def seal_config_files(config: QtinfraConfig) -> int:
     """Seal every plain personal value in accounts.toml and people.toml (creating the data
     key on first use); returns how many values were sealed."""
-    key = load_or_create_data_key(config.data_key_path)
+    path = config.data_key_path
+    if not path.exists():
+        sealed = [
+            name
+            for name in ("accounts.toml", "people.toml")
+            if (config.config_dir / name).exists()
+            and PREFIX in (config.config_dir / name).read_text()
+        ]
+        if sealed:
+            raise PersonalDataError(
+                f"{', '.join(sealed)} hold sealed personal data but the data key {path} is "
+                "missing: restore it from backup (a new key could not read them)"
+            )
+    key = load_or_create_data_key(path)
     return sum(
         seal_file(config.config_dir / name, key) for name in ("accounts.toml", "people.toml")
     )

@@ -57,6 +57,10 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION qtinfra_append_only()"
             )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION qtinfra_append_only()"
+            )
     elif bind.dialect.name == "sqlite":
         for table in _TABLES:
             for action in ("UPDATE", "DELETE"):
@@ -86,6 +90,7 @@ def downgrade() -> None:
     if bind.dialect.name == "postgresql":
         for table in _TABLES:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
         op.execute("DROP FUNCTION IF EXISTS qtinfra_append_only()")
     elif bind.dialect.name == "sqlite":
         for table in _TABLES:
