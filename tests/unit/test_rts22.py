@@ -7,6 +7,7 @@ tests/integration/test_reports_rts22.py, which runs the same on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -66,8 +67,9 @@ DECISION_1002 = Party("1002", "P", 122, 24)
 ALGO_2001 = Party("2001", "P", 12, 22)
 TRADER_2002 = Party("2002", "P", 12, 24)
 
+# CI runs with ../shared beside the clone: there a missing schema folder is a failure.
 requires_schemas = pytest.mark.skipif(
-    not (PROJECT_ROOT / SCHEMA_DIR).is_dir(),
+    not (PROJECT_ROOT / SCHEMA_DIR).is_dir() and os.environ.get("CI") != "true",
     reason=f"ESMA's schemas are not at {PROJECT_ROOT / SCHEMA_DIR}",
 )
 
