@@ -320,12 +320,16 @@ def test_a_restarted_writer_refuses_to_sign_over_a_tampered_unsigned_tail(
     assert [r.seq for r in journal(engine)][-1] == 15  # nothing was appended
 
 
-def test_truncate_is_refused_on_postgresql(engine: Engine, key: Ed25519PrivateKey) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no TRUNCATE (DELETE is refused, tested above)")
-    fill_journal(engine, key, 3)
-    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
-        conn.execute(text("TRUNCATE journal"))
+def test_truncate_is_refused_on_postgresql(pg_url: str, key: Ed25519PrivateKey) -> None:
+    """SQLite has no TRUNCATE (its DELETE is refused, tested above)."""
+    engine = make_engine(pg_url)
+    try:
+        migrate(engine)
+        fill_journal(engine, key, 3)
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text("TRUNCATE journal"))
+    finally:
+        engine.dispose()
 
 
 def test_a_lost_signing_key_is_not_silently_replaced(tmp_path: Path) -> None:
