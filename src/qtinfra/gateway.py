@@ -150,6 +150,7 @@ class Gateway:
             signing_key=self.signing_key,
             checkpoint_rows=audit.checkpoint_rows,
         )
+        self.writer.open()
         venue_keys = {v.name: f"FIX.4.4:{config.gateway.comp_id}->{v.name}" for v in config.venues}
         self.log_factory = JournalLogFactory(self.writer, self.registry)
         self.dispatcher = Dispatcher(self.registry, venue_keys)

@@ -315,6 +315,13 @@ class JournalWriter:
             }
         )
 
+    def open(self) -> None:
+        """Read the chain head now (re-walking the unsigned tail) rather than at the first
+        commit: a broken tail stops the gateway before any session starts. Raises
+        StorageError."""
+        if self._head is None:
+            self._head = self._load_head(None)
+
     def request_checkpoint(self) -> None:
         """Any thread: sign the chain head at the next commit (or the next write call,
         when the head moved since the last checkpoint)."""
