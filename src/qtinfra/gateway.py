@@ -26,9 +26,8 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
 
-from qtinfra.config import QtinfraConfig, load_config
+from qtinfra.config import ClientConfig, QtinfraConfig, load_config
 from qtinfra.domain.commands import RejectInput
 from qtinfra.domain.events import LimitsChanged
 from qtinfra.domain.values import TimeInForce, utc_now
@@ -50,9 +49,8 @@ from qtinfra.risk.limits import risk_changes
 from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
-from qtinfra.store.models import JournalRow
 from qtinfra.store.privacy import reveal_config, seal_config_files
-from qtinfra.store.repository import load_events, load_fills, load_state
+from qtinfra.store.repository import first_journal_day, load_events, load_fills, load_state
 
 T = TypeVar("T")
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -221,7 +219,7 @@ class Gateway:
             CronTrigger(hour=run_at.hour, minute=run_at.minute, second=run_at.second, timezone=UTC),
             id="daily-reports",
         )
-        for day in missed_days(config, utc_now(), self._first_journal_day()):
+        for day in missed_days(config, utc_now(), first_journal_day(self.engine)):
             # Missed while the gateway was down: run now, in the scheduler's thread.
             self.scheduler.add_job(partial(self.daily_reports, day), id=f"catch-up-{day}")
         self.scheduler.start()
@@ -238,30 +236,25 @@ class Gateway:
         self.ops.start()
         log.info("gateway_started", http_port=self.ops.port)
 
-    def _entitlements(self) -> dict[str, frozenset[str]]:
-        """The Accounts each client session may trade for, keyed by session id."""
+    def _session_clients(self) -> dict[str, ClientConfig | None]:
+        """Each client session's record in config/clients.toml (None: it has none), keyed
+        by session id (FIX.4.4:QTGW->CLIENT1)."""
         clients = {c.comp_id: c for c in self.config.clients}
         settings = engine.client_settings(self.config, self.sessions_file)
         out = {}
         for block in settings.sessions:
             s = settings.effective(block)
-            client = clients.get(s.get("TargetCompID", ""))
             key = f"{s['BeginString']}:{s['SenderCompID']}->{s['TargetCompID']}"
-            out[key] = client.entitled if client is not None else frozenset()
+            out[key] = clients.get(s.get("TargetCompID", ""))
         return out
 
+    def _entitlements(self) -> dict[str, frozenset[str]]:
+        """The Accounts each client session may trade for."""
+        return {k: c.entitled if c else frozenset() for k, c in self._session_clients().items()}
+
     def _default_accounts(self) -> dict[str, str]:
-        """Account (1) for each client session whose client record in config/clients.toml
-        names one, keyed by session id (FIX.4.4:QTGW->CLIENT1)."""
-        accounts = {c.comp_id: c.account for c in self.config.clients if c.account}
-        settings = engine.client_settings(self.config, self.sessions_file)
-        out = {}
-        for block in settings.sessions:
-            s = settings.effective(block)
-            account = accounts.get(s.get("TargetCompID", ""))
-            if account:
-                out[f"{s['BeginString']}:{s['SenderCompID']}->{s['TargetCompID']}"] = account
-        return out
+        """Account (1) for each client session whose client record names one."""
+        return {k: c.account for k, c in self._session_clients().items() if c and c.account}
 
     def _exposure(self, instruments: dict[str, Any]) -> Exposure:
         """Risk usage at start: start-of-day positions moved by every fill since the
@@ -279,11 +272,6 @@ class Gateway:
             notional = f.quantity * f.price * config.risk.fx.get(inst.currency, 0)
             exposure.fill(f.account, f.symbol, f.buy, f.quantity, notional, f.transact_time.date())
         return exposure
-
-    def _first_journal_day(self) -> date | None:
-        with self.engine.connect() as conn:
-            first = conn.execute(select(func.min(JournalRow.ts))).scalar()
-        return first.astimezone(UTC).date() if first is not None else None
 
     def daily_reports(self, day: date | None = None) -> None:
         """The day's RTS 22 and RTS 24 reports and their signed manifest (scheduler

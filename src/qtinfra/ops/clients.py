@@ -28,13 +28,19 @@ class ErasureRefused(QtinfraError):
     """The client's data must still be kept."""
 
 
+def _reports_of(account: str) -> Any:
+    """The journal rows that may be the Account's ExecutionReports (payloads are checked
+    after decoding)."""
+    needle = f'"account":{json.dumps(account)}'
+    return (JournalRow.kind == "ExecutionReport") & JournalRow.payload.contains(needle)
+
+
 def _order_events(engine: Engine, account: str) -> list[dict[str, Any]]:
     """Every ExecutionReport the journal holds for the Account, oldest first."""
-    needle = f'"account":{json.dumps(account)}'
     with engine.connect() as conn:
         rows = conn.execute(
             select(JournalRow.seq, JournalRow.ts, JournalRow.payload)
-            .where(JournalRow.kind == "ExecutionReport", JournalRow.payload.contains(needle))
+            .where(_reports_of(account))
             .order_by(JournalRow.seq)
         ).all()
     out = []
@@ -47,13 +53,8 @@ def _order_events(engine: Engine, account: str) -> list[dict[str, Any]]:
 
 def last_activity(engine: Engine, account: str) -> datetime | None:
     """When the journal last recorded an order event for the Account."""
-    needle = f'"account":{json.dumps(account)}'
     with engine.connect() as conn:
-        ts = conn.execute(
-            select(func.max(JournalRow.ts)).where(
-                JournalRow.kind == "ExecutionReport", JournalRow.payload.contains(needle)
-            )
-        ).scalar()
+        ts = conn.execute(select(func.max(JournalRow.ts)).where(_reports_of(account))).scalar()
     if ts is None:
         return None
     if isinstance(ts, str):

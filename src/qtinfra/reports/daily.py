@@ -10,6 +10,7 @@ gateway was down runs at the next start (a day counts as done when its manifest 
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import json
 from collections.abc import Callable
@@ -42,8 +43,6 @@ def _rows(path: Path) -> int:
         return path.read_bytes().count(b"<TxId>")  # one per New or Cxl record
     if path.suffix == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            import csv
-
             return max(0, sum(1 for _ in csv.reader(fh)) - 1)
     if path.suffix == ".json":
         data = json.loads(path.read_text())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from qtinfra.domain.commands import Party
 from qtinfra.domain.orders import ChangeKind, Order, PendingChange
@@ -171,3 +171,14 @@ def load_events(engine: Engine, kind: str) -> list[dict[str, Any]]:
             select(JournalRow.payload).where(JournalRow.kind == kind).order_by(JournalRow.seq)
         ).all()
     return [json.loads(r.payload) for r in rows]
+
+
+def first_journal_day(engine: Engine) -> date | None:
+    """The UTC date of the journal's first row (None: the journal is empty)."""
+    with engine.connect() as conn:
+        first = conn.execute(select(func.min(JournalRow.ts))).scalar()
+    if first is None:
+        return None
+    if isinstance(first, str):  # a bare aggregate on SQLite comes back as text
+        first = datetime.fromisoformat(first)
+    return (first if first.tzinfo else first.replace(tzinfo=UTC)).astimezone(UTC).date()
