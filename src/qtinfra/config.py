@@ -188,6 +188,8 @@ class GatewayConfig(_Frozen):
     PostgreSQL store, on the database of database_url). start_venues: `qtinfra run` also
     starts the venue simulators as child processes. Trading hours and the close at which
     DAY orders expire come from each instrument's calendar (config/calendars.toml).
+    secret_tags: tags whose values are masked (every occurrence) in the journal and logs;
+    Username (553), Password (554) and NewPassword (925) are always among them.
     """
 
     comp_id: str = "QTGW"
@@ -200,6 +202,12 @@ class GatewayConfig(_Frozen):
     http_port: int = 9877
     message_store: Literal["file", "postgresql"] = "file"
     start_venues: bool = True
+    secret_tags: tuple[int, ...] = (553, 554, 925)
+
+    @field_validator("secret_tags")
+    @classmethod
+    def _always_credentials(cls, tags: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(sorted({553, 554, 925, *tags}))
 
 
 class AuditConfig(_Frozen):

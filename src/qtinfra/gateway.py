@@ -34,7 +34,7 @@ from qtinfra.domain.values import TimeInForce, utc_now
 from qtinfra.fix import engine
 from qtinfra.fix.client_app import ClientApplication
 from qtinfra.fix.dispatch import Dispatcher
-from qtinfra.fix.journal_log import JournalLogFactory
+from qtinfra.fix.journal_log import JournalLogFactory, secret_pattern
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.fix.venue_initiator import VenueApplication
 from qtinfra.oms.manager import OrderManager
@@ -150,8 +150,14 @@ class Gateway:
         )
         self.writer.open()
         venue_keys = {v.name: f"FIX.4.4:{config.gateway.comp_id}->{v.name}" for v in config.venues}
-        self.log_factory = JournalLogFactory(self.writer, self.registry)
-        self.dispatcher = Dispatcher(self.registry, venue_keys)
+        self.log_factory = JournalLogFactory(
+            self.writer, self.registry, secret_pattern(config.gateway.secret_tags)
+        )
+        self.dispatcher = Dispatcher(
+            self.registry,
+            venue_keys,
+            on_failed=lambda session, text: self.writer.record("dispatch.failed", text, session),
+        )
         self.sequencer = Sequencer(
             self.manager, self.writer, self.dispatcher.dispatch, utc_now, self._on_command_error
         )

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -158,6 +159,22 @@ class Deployment:
                 return json.load(r)
         except OSError:
             return None
+
+    def post(self, path: str, body: bytes) -> tuple[int, Any]:
+        """POST body to an operator control endpoint with the gateway's operator token:
+        (HTTP status, the JSON answer)."""
+        token = (self.var_dir / "run" / "ops.token").read_text().strip()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}{path}",
+            body,
+            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
 
     def health(self) -> dict[str, Any] | None:
         result: dict[str, Any] | None = self._get("/health")

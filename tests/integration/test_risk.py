@@ -505,18 +505,8 @@ def risk_status(d: Deployment) -> dict[str, Any]:
 
 def ops_post(d: Deployment, path: str, **body: str) -> tuple[int, dict[str, Any]]:
     """POST to an operator control endpoint with the gateway's operator token."""
-    token = (d.var_dir / "run" / "ops.token").read_text().strip()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{d.http_port}{path}",
-        json.dumps(body).encode(),
-        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status, json.load(resp)
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.load(exc)
+    status, answer = d.post(path, json.dumps(body).encode())
+    return status, answer
 
 
 def journal_events(d: Deployment, kind: str) -> list[dict[str, object]]:

@@ -15,7 +15,7 @@ from qtinfra.domain.identifiers import isin_is_valid, mic_is_valid
 from qtinfra.errors import ConfigError
 from qtinfra.fix.auth import hash_password, same_text, verify_password
 from qtinfra.fix.client_app import check_logon
-from qtinfra.fix.journal_log import mask_password
+from qtinfra.fix.journal_log import mask_password, secret_pattern
 from qtinfra.fix.settings import SettingsFile
 
 SALT = bytes(range(16))
@@ -90,7 +90,25 @@ def test_mask_password_hides_the_password_and_keeps_the_rest() -> None:
     masked = mask_password(LOGON + "10=123\x01")
     assert "s3cret" not in masked
     assert "\x01554=*****\x01" in masked
-    assert masked.replace("554=*****", "554=s3cret!") == LOGON + "10=123\x01"
+    assert "\x01553=*****\x01" in masked  # Username too (issue 10: every secret tag)
+    restored = masked.replace("554=*****", "554=s3cret!").replace("553=*****", "553=client1")
+    assert restored == LOGON + "10=123\x01"
+
+
+def test_mask_password_hides_every_occurrence_of_every_secret_tag() -> None:
+    logon = (
+        "8=FIX.4.4\x0135=A\x01553=client1\x01554=wrong\x01554=s3cret!\x01"
+        "925=n3w\x01925=again\x0110=1\x01"
+    )
+    masked = mask_password(logon)
+    for secret in ("client1", "wrong", "s3cret", "n3w", "again"):
+        assert secret not in masked
+    assert masked.count("=*****\x01") == 5
+
+
+def test_mask_password_masks_configured_tags_too() -> None:
+    masked = mask_password("35=A\x0195=4\x0196=abcd\x0110=1\x01", secret_pattern((96,)))
+    assert "abcd" not in masked and "\x0196=*****\x01" in masked
 
 
 def test_mask_password_leaves_messages_without_a_password_alone() -> None:

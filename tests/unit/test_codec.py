@@ -917,3 +917,55 @@ def test_fix50sp2_initiator_order_decodes_with_parties() -> None:
     assert isinstance(cmd, NewOrder), cmd
     assert cmd.parties == INITIATOR_PARTIES
     assert (cmd.order_capacity, cmd.ex_destination) == ("P", "XLON")
+
+
+# -- text that reaches outbound fields -------------------------------------------------------
+
+
+def test_operator_text_with_fix_tags_cannot_inject_fields_into_a_report() -> None:
+    msg = codec.encode_execution_report(
+        report(exec_type=ExecType.CANCELED, text="kill\x01150=F\x0139=2\x0132=10\x0110=000\x01")
+    )
+    t = tags(msg)
+    assert t[150] == "4" and t[58] == "kill?150=F?39=2?32=10?10=000?"
+    assert codec.raw(msg).count("\x0139=") == 1
+
+
+def test_a_report_whose_identifier_holds_soh_is_refused_not_sent() -> None:
+    with pytest.raises(ValueError, match="SOH"):
+        codec.encode_execution_report(report(cl_ord_id="C1\x0138=5"))
+
+
+def test_session_reject_names_the_tag_the_reason_and_why() -> None:
+    from qtinfra.domain.events import SessionRejected
+
+    msg = codec.encode_session_reject(
+        SessionRejected(SESSION, 7, "D", 58, "6", "tag 58 holds byte 0xff (not UTF-8)")
+    )
+    t = tags(msg)
+    assert (t[35], t[45], t[371], t[372], t[373]) == ("3", "7", "58", "D", "6")
+    assert "0xff" in t[58]
+
+
+def test_one_event_that_cannot_be_encoded_does_not_stop_the_others() -> None:
+    from qtinfra.fix.dispatch import Dispatcher
+
+    class Registry:
+        def session_id(self, key: str) -> str:
+            return key
+
+    sent: list[str] = []
+    failed: list[tuple[str, str]] = []
+    dispatcher = Dispatcher(
+        Registry(),  # type: ignore[arg-type]
+        {},
+        on_failed=lambda session, text: failed.append((session, text)),
+    )
+    dispatcher._send = lambda msg, session: sent.append(tags(msg)[11])  # type: ignore[method-assign]
+    dispatcher.dispatch(
+        [report(cl_ord_id="A1"), report(cl_ord_id="BAD\x0138=5"), report(cl_ord_id="A3")]
+    )
+    assert sent == ["A1", "A3"]
+    assert (
+        len(failed) == 1 and failed[0][0] == SESSION and "ExecutionReport not sent" in failed[0][1]
+    )

@@ -98,7 +98,8 @@ class RejectInput:
     """An inbound business message the codec could decode only far enough to refuse.
 
     kind: "order" (answer with a rejected ExecutionReport), "cancel"/"replace" (answer with
-    OrderCancelReject), "business" (answer with BusinessMessageReject).
+    OrderCancelReject), "business" (answer with BusinessMessageReject), "session" (answer
+    with a session-level Reject, 35=3, naming ref_tag: a field no business code may read).
     """
 
     session: str
@@ -112,6 +113,7 @@ class RejectInput:
     ref_msg_type: str | None = None
     ref_seq_num: int | None = None
     reason: str | None = None
+    ref_tag: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

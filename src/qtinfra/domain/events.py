@@ -84,6 +84,19 @@ class BusinessRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionRejected:
+    """A session-level Reject (3) to the client: a message refused before any business
+    code read it (a field not printable ASCII, or too long)."""
+
+    session: str
+    ref_seq_num: int | None
+    ref_msg_type: str | None
+    ref_tag: int | None
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChildOrderSent:
     """A child order routed to a venue (NewOrderSingle on the venue session)."""
 
@@ -156,11 +169,12 @@ Event = (
     ExecutionReport
     | CancelRejected
     | BusinessRejected
+    | SessionRejected
     | ChildOrderSent
     | ChildCancelSent
     | ChildStatusSent
     | TradingStateChanged
     | LimitsChanged
 )
-ClientEvent = ExecutionReport | CancelRejected | BusinessRejected
+ClientEvent = ExecutionReport | CancelRejected | BusinessRejected | SessionRejected
 VenueEvent = ChildOrderSent | ChildCancelSent | ChildStatusSent

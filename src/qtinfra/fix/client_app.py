@@ -14,7 +14,7 @@ import structlog
 
 from qtinfra.config import ClientConfig
 from qtinfra.domain.commands import Command, RejectInput
-from qtinfra.fix import codec
+from qtinfra.fix import codec, wire
 from qtinfra.fix.auth import same_text, verify_password
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.ops.metrics import REJECTS
@@ -54,12 +54,6 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
         self.submit = submit
         self.writer = writer
         self.registry = registry
-        self._decoders = {
-            "D": codec.decode_new_order,
-            "F": codec.decode_cancel,
-            "G": codec.decode_replace,
-            "H": codec.decode_status,
-        }
 
     def onCreate(self, session_id: fix.SessionID) -> None:
         self.registry.add(session_id, "client")
@@ -92,30 +86,43 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
 
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         refusal: str | None = None
+        bad: wire.BadField | None = None
         try:
             key = session_id.toString()
-            if message.getHeader().getField(35) == "A":
+            raw = message.toString()
+            pairs = wire.split(raw)
+            msg_type = message.getHeader().getField(35)
+            if msg_type not in ("3", "5"):  # a Reject is never rejected; a Logout ends anyway
+                bad = wire.check_fields(raw, pairs, codec.FIELD_LIMITS, codec.DEFAULT_FIELD_LIMIT)
+            if msg_type == "A":
                 comp_id = session_id.getTargetCompID().getValue()
-                refusal = check_logon(self.clients.get(comp_id), comp_id, message)
+                refusal = logon_refusal(pairs, bad) or check_logon(
+                    self.clients.get(comp_id), comp_id, message
+                )
                 if refusal is not None:
                     REJECTS.labels("logon").inc()
                     self.writer.record("logon.refused", refusal, key)
                     log.warning("logon_refused", session=key, reason=refusal)
+            elif bad is not None:
+                REJECTS.labels("session").inc()
+                self.writer.record("session.rejected", bad.text, key)
+                log.warning("session_reject", session=key, tag=bad.tag, reason=bad.text)
         except Exception:
             log.exception("from_admin_failed")
             refusal = "logon could not be processed"
         if refusal is not None:
             raise fix.RejectLogon(refusal)
+        if bad is not None:
+            # QuickFIX answers with a Reject (35=3) naming the tag, and does not act on the
+            # message (no Heartbeat echoing a TestReqID that is not ASCII).
+            if bad.reason == wire.RejectReason.INCORRECT_DATA_FORMAT:
+                raise fix.IncorrectDataFormat(bad.tag)
+            raise fix.IncorrectTagValue(bad.tag)
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         key = session_id.toString()
         try:
-            msg_type = message.getHeader().getField(35)
-            decoder = self._decoders.get(msg_type)
-            if decoder is None:
-                self.submit(codec.unsupported(message, key))
-                return
-            self.submit(decoder(message, key))
+            self.submit(codec.decode_client(message, key))
         except Exception as exc:
             log.exception("from_app_failed", session=key)
             self.submit(
@@ -126,3 +133,17 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
                     reason="0",
                 )
             )
+
+
+def logon_refusal(pairs: list[wire.Field], bad: wire.BadField | None) -> str | None:
+    """Why a Logon is refused before its credentials are looked at: a field that is not
+    printable ASCII or too long, or a tag given twice (a second Password must not be the
+    one that counts, nor reach the journal unmasked)."""
+    if bad is not None:
+        return f"Logon refused: {bad.text}"
+    seen: set[int] = set()
+    for tag, _ in pairs:
+        if tag in seen:
+            return f"Logon refused: tag {tag} appears more than once"
+        seen.add(tag)
+    return None

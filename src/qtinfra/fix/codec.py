@@ -18,6 +18,7 @@ import quickfix as fix
 
 from qtinfra.domain.commands import (
     CancelOrder,
+    Command,
     NewOrder,
     Party,
     RejectInput,
@@ -34,11 +35,13 @@ from qtinfra.domain.events import (
     ChildOrderSent,
     ChildStatusSent,
     ExecutionReport,
+    SessionRejected,
 )
 from qtinfra.domain.identifiers import isin_is_valid, lei_is_valid, mic_is_valid
 from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
+from qtinfra.fix import wire
+from qtinfra.fix.wire import SOH, Field
 
-SOH = "\x01"
 T = TypeVar("T")
 ISIN_SOURCE = "4"
 
@@ -58,8 +61,34 @@ _isin_ok = lru_cache(maxsize=4096)(isin_is_valid)
 _lei_ok = lru_cache(maxsize=4096)(lei_is_valid)
 
 
+# The longest value accepted per tag (characters); every other field: DEFAULT_FIELD_LIMIT.
+# Identifiers a client sends come back in every report, the journal and the MiFID II files,
+# so they are bounded at the session edge (rules of engagement, "Field limits").
+FIELD_LIMITS: dict[int, int] = {
+    1: 32,  # Account
+    11: 64,  # ClOrdID
+    37: 64,  # OrderID
+    41: 64,  # OrigClOrdID
+    55: 32,  # Symbol
+    58: 512,  # Text
+    448: 64,  # PartyID
+}
+DEFAULT_FIELD_LIMIT = 128
+# Quantities and prices beyond these are refused at decode, before any arithmetic: a
+# sane global bound far above any instrument's own limits (risk checks those), and small
+# enough that every product and quotient the gateway computes is exact.
+MAX_QUANTITY = Decimal("1000000000")  # 1e9 units
+MAX_PRICE = Decimal("1000000000")
+MAX_DECIMALS = 18  # with 10 integer digits: within Decimal's 28 significant digits
+
+
 class DecodeError(Exception):
-    """A business-level problem with an inbound message; the text goes to the client."""
+    """A business-level problem with an inbound message; the text goes to the client.
+    reason: the OrdRejReason (103) to give on a rejected order, when not 99 (other)."""
+
+    def __init__(self, text: str, reason: str | None = None) -> None:
+        super().__init__(text)
+        self.reason = reason
 
 
 def fmt_decimal(value: Decimal) -> str:
@@ -100,17 +129,9 @@ Fields = dict[int, str]
 
 def fields(msg: fix.Message) -> Fields:
     """Every field of a message by tag, from one serialisation (one call into QuickFIX
-    instead of one per field). Repeating groups are flattened, the last instance wins."""
-    return _by_tag(msg.toString().split(SOH))
-
-
-def _by_tag(parts: list[str]) -> Fields:
-    out: Fields = {}
-    for part in parts:
-        tag, sep, value = part.partition("=")
-        if sep:
-            out[int(tag)] = value
-    return out
+    instead of one per field), split as QuickFIX parsed it (fix/wire.py: data fields keep
+    their SOH bytes). Repeating groups are flattened; the first instance of a tag wins."""
+    return wire.by_tag(wire.split(msg.toString()))
 
 
 def _get(f: Fields, tag: int) -> str | None:
@@ -131,6 +152,27 @@ def _decimal(text: str, tag: int, name: str) -> Decimal:
         raise DecodeError(f"{name} ({tag}) is not a number: {text!r}") from None
     if not value.is_finite():
         raise DecodeError(f"{name} ({tag}) is not a finite number: {text!r}")
+    return value
+
+
+def _quantity(text: str) -> Decimal:
+    value = _decimal(text, 38, "OrderQty")
+    if value > MAX_QUANTITY or value.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
+        raise DecodeError(
+            f"OrderQty (38) {text} is out of range: at most {fmt_decimal(MAX_QUANTITY)} with "
+            f"{MAX_DECIMALS} decimals",
+            reason="13",  # incorrect quantity
+        )
+    return value
+
+
+def _price(text: str) -> Decimal:
+    value = _decimal(text, 44, "Price")
+    if abs(value) > MAX_PRICE or value.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
+        raise DecodeError(
+            f"Price (44) {text} is out of range: at most {fmt_decimal(MAX_PRICE)} with "
+            f"{MAX_DECIMALS} decimals"
+        )
     return value
 
 
@@ -200,8 +242,8 @@ def _ex_destination(f: Fields) -> str | None:
     return mic
 
 
-def _parties(parts: list[str], count_text: str) -> tuple[Party, ...]:
-    """The Parties group (453) read from a message's serialisation, in the order sent.
+def _parties(pairs: list[Field], count_text: str) -> tuple[Party, ...]:
+    """The Parties group (453) read from a message's fields, in the order sent.
 
     QuickFIX writes a group as its count followed by the entries, each opened by the
     group's first field, PartyID (448); the group ends at the first tag outside it.
@@ -211,9 +253,8 @@ def _parties(parts: list[str], count_text: str) -> tuple[Party, ...]:
     count = int(count_text)
     entries: list[Fields] = []
     entry: Fields | None = None
-    for part in parts[parts.index(f"453={count_text}") + 1 :]:
-        tag_text, _, value = part.partition("=")
-        tag = int(tag_text) if tag_text else 0
+    start = next(i for i, (tag, _) in enumerate(pairs) if tag == 453)
+    for tag, value in pairs[start + 1 :]:
         if tag == 448:
             entry = {448: value}
             entries.append(entry)
@@ -255,9 +296,48 @@ def _poss_dup(f: Fields) -> bool:
     return f.get(43) == "Y"
 
 
+def decode_client(msg: fix.Message, session: str) -> Command:
+    """The command an inbound client business message asks for. A field that is not
+    printable ASCII or longer than its limit becomes a session-level reject (35=3) naming
+    the tag, before anything else reads the message."""
+    raw = msg.toString()
+    pairs = wire.split(raw)
+    f = wire.by_tag(pairs)
+    bad = wire.check_fields(raw, pairs, FIELD_LIMITS, DEFAULT_FIELD_LIMIT)
+    if bad is not None:
+        return session_reject(f, session, bad)
+    msg_type = f.get(35)
+    if msg_type == "D":
+        return _decode_new_order(f, pairs, session)
+    if msg_type == "F":
+        return _decode_cancel(f, session)
+    if msg_type == "G":
+        return _decode_replace(f, pairs, session)
+    if msg_type == "H":
+        return _decode_status(f, session)
+    return _unsupported(f, session)
+
+
+def session_reject(f: Fields, session: str, bad: wire.BadField) -> RejectInput:
+    """A session-level Reject (35=3) of the message whose fields are f."""
+    seq = f.get(34)
+    return RejectInput(
+        session=session,
+        kind="session",
+        text=bad.text,
+        ref_msg_type=f.get(35),
+        ref_seq_num=int(seq) if seq is not None and seq.isdigit() else None,
+        reason=bad.reason,
+        ref_tag=bad.tag,
+    )
+
+
 def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
-    parts = msg.toString().split(SOH)
-    f = _by_tag(parts)
+    pairs = wire.split(msg.toString())
+    return _decode_new_order(wire.by_tag(pairs), pairs, session)
+
+
+def _decode_new_order(f: Fields, pairs: list[Field], session: str) -> NewOrder | RejectInput:
     cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
@@ -266,10 +346,10 @@ def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
         ord_type = _ord_type(f)
         tif = _tif(f)
         symbol, isin = _instrument(f)
-        quantity = _decimal(_need(f, 38, "OrderQty"), 38, "OrderQty")
+        quantity = _quantity(_need(f, 38, "OrderQty"))
         price_text = _get(f, 44)
-        price = _decimal(price_text, 44, "Price") if price_text is not None else None
-        parties = _parties(parts, f[453]) if 453 in f else ()
+        price = _price(price_text) if price_text is not None else None
+        parties = _parties(pairs, f[453]) if 453 in f else ()
         return NewOrder(
             session=session,
             cl_ord_id=cl_ord_id,
@@ -287,11 +367,14 @@ def decode_new_order(msg: fix.Message, session: str) -> NewOrder | RejectInput:
             ex_destination=_ex_destination(f),
         )
     except DecodeError as exc:
-        return _reject_input(f, session, "order", str(exc), cl_ord_id)
+        return _reject_input(f, session, "order", str(exc), cl_ord_id, exc.reason)
 
 
 def decode_cancel(msg: fix.Message, session: str) -> CancelOrder | RejectInput:
-    f = fields(msg)
+    return _decode_cancel(fields(msg), session)
+
+
+def _decode_cancel(f: Fields, session: str) -> CancelOrder | RejectInput:
     cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
@@ -310,8 +393,11 @@ def decode_cancel(msg: fix.Message, session: str) -> CancelOrder | RejectInput:
 
 
 def decode_replace(msg: fix.Message, session: str) -> ReplaceOrder | RejectInput:
-    parts = msg.toString().split(SOH)
-    f = _by_tag(parts)
+    pairs = wire.split(msg.toString())
+    return _decode_replace(wire.by_tag(pairs), pairs, session)
+
+
+def _decode_replace(f: Fields, pairs: list[Field], session: str) -> ReplaceOrder | RejectInput:
     cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
@@ -326,10 +412,10 @@ def decode_replace(msg: fix.Message, session: str) -> ReplaceOrder | RejectInput
             side=_side(f),
             ord_type=_ord_type(f),
             time_in_force=_tif(f),
-            quantity=_decimal(_need(f, 38, "OrderQty"), 38, "OrderQty"),
-            price=_decimal(price_text, 44, "Price") if price_text is not None else None,
+            quantity=_quantity(_need(f, 38, "OrderQty")),
+            price=_price(price_text) if price_text is not None else None,
             poss_dup=_poss_dup(f),
-            parties=_parties(parts, f[453]) if 453 in f else (),
+            parties=_parties(pairs, f[453]) if 453 in f else (),
             order_capacity=_order_capacity(f),
             ex_destination=_ex_destination(f),
         )
@@ -338,7 +424,10 @@ def decode_replace(msg: fix.Message, session: str) -> ReplaceOrder | RejectInput
 
 
 def decode_status(msg: fix.Message, session: str) -> StatusRequest | RejectInput:
-    f = fields(msg)
+    return _decode_status(fields(msg), session)
+
+
+def _decode_status(f: Fields, session: str) -> StatusRequest | RejectInput:
     cl_ord_id = _get(f, 11)
     try:
         if cl_ord_id is None:
@@ -368,6 +457,9 @@ def _reject_input(
         quantity = Decimal(qty_text) if qty_text is not None else None
     except InvalidOperation:
         quantity = None
+    if quantity is not None and not (quantity.is_finite() and abs(quantity) <= MAX_QUANTITY):
+        quantity = None  # echoed in OrderQty (38) only when it is a sane number
+    seq = f.get(34)
     return RejectInput(
         session=session,
         kind=kind,
@@ -378,21 +470,25 @@ def _reject_input(
         side=_SIDES.get(side_text) if side_text else None,
         quantity=quantity,
         ref_msg_type=f.get(35),
-        ref_seq_num=int(f[34]) if 34 in f else None,
+        ref_seq_num=int(seq) if seq is not None and seq.isdigit() else None,
         reason=reason,
     )
 
 
 def unsupported(msg: fix.Message, session: str) -> RejectInput:
     """BusinessMessageReject (j) with BusinessRejectReason 3, unsupported message type."""
-    header = msg.getHeader()
-    msg_type = header.getField(35)
+    return _unsupported(fields(msg), session)
+
+
+def _unsupported(f: Fields, session: str) -> RejectInput:
+    msg_type = f.get(35, "")
+    seq = f.get(34)
     return RejectInput(
         session=session,
         kind="business",
         text=f"MsgType {msg_type} is not supported by this gateway; see the rules of engagement",
         ref_msg_type=msg_type,
-        ref_seq_num=int(header.getField(34)) if header.isSetField(34) else None,
+        ref_seq_num=int(seq) if seq is not None and seq.isdigit() else None,
         reason="3",
     )
 
@@ -408,12 +504,26 @@ def _new(msg_type: str) -> fix.Message:
 
 def _message(msg_type: str, body: list[str]) -> fix.Message:
     """A message from its body fields, parsed once by QuickFIX (one call instead of one
-    per field). The session fills in BeginString, the CompIDs, MsgSeqNum and SendingTime."""
+    per field). The session fills in BeginString, the CompIDs, MsgSeqNum and SendingTime.
+
+    Every value is printable ASCII by the time it gets here (inbound fields are checked at
+    the session edge, free text goes through `wire.printable`); a SOH inside a value would
+    add fields of its own, so one scan refuses the message rather than send it."""
+    joined = SOH.join(body)
+    if joined.count(SOH) != len(body) - 1 or not joined.isascii():
+        raise ValueError(f"a field of this {msg_type} message holds SOH or non-ASCII text")
     msg = fix.Message()
-    msg.setString(
-        f"8=FIX.4.4{SOH}9=0{SOH}35={msg_type}{SOH}{SOH.join(body)}{SOH}10=000{SOH}", False
-    )
+    msg.setString(f"8=FIX.4.4{SOH}9=0{SOH}35={msg_type}{SOH}{joined}{SOH}10=000{SOH}", False)
     return msg
+
+
+TEXT_LIMIT = FIELD_LIMITS[58]
+
+
+def _text(text: str) -> str:
+    """Free text (a reject reason, an operator's kill-switch reason, a venue's Text) as
+    it may go into Text (58): printable ASCII, bounded."""
+    return wire.printable(text, TEXT_LIMIT)
 
 
 _FIX44_ORD_REJ_REASONS = frozenset({*(str(i) for i in range(12)), "13", "14", "15", "99"})
@@ -461,7 +571,7 @@ def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Mes
             reason = "99"  # 16 and 18 exist from FIX 5.0 on; the Text says which check failed
         add(f"103={reason}")
     if ev.text:
-        add(f"58={ev.text}")
+        add(f"58={_text(ev.text)}")
     return _message("8", body)
 
 
@@ -474,7 +584,7 @@ def encode_cancel_reject(ev: CancelRejected) -> fix.Message:
     add(f"39={ev.ord_status.value}")
     add(f"434={ev.response_to.value}")
     add(f"102={ev.reason.value}")
-    add(f"58={ev.text}")
+    add(f"58={_text(ev.text)}")
     add(f"60={fmt_time(ev.transact_time)}")
     return _message("9", body)
 
@@ -488,8 +598,23 @@ def encode_business_reject(ev: BusinessRejected) -> fix.Message:
     if ev.ref_id:
         add(f"379={ev.ref_id}")
     add(f"380={ev.reason}")
-    add(f"58={ev.text}")
+    add(f"58={_text(ev.text)}")
     return _message("j", body)
+
+
+def encode_session_reject(ev: SessionRejected) -> fix.Message:
+    """Reject (3): RefSeqNum (45), RefTagID (371), RefMsgType (372), SessionRejectReason
+    (373) and a Text saying why."""
+    body: list[str] = []
+    add = body.append
+    add(f"45={ev.ref_seq_num if ev.ref_seq_num is not None else 0}")
+    if ev.ref_tag is not None:
+        add(f"371={ev.ref_tag}")
+    if ev.ref_msg_type:
+        add(f"372={wire.printable(ev.ref_msg_type, 8)}")
+    add(f"373={ev.reason}")
+    add(f"58={_text(ev.text)}")
+    return _message("3", body)
 
 
 # -- to and from venues ----------------------------------------------------------------------

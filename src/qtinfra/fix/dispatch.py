@@ -5,7 +5,7 @@ Runs on the gateway's business thread, right after the events' group commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import quickfix as fix
 import structlog
@@ -18,6 +18,7 @@ from qtinfra.domain.events import (
     ChildStatusSent,
     Event,
     ExecutionReport,
+    SessionRejected,
 )
 from qtinfra.domain.values import ExecType
 from qtinfra.fix import codec
@@ -31,21 +32,44 @@ class Dispatcher:
     """Sends each event to its session: client events to the client, child orders to
     their venue."""
 
-    def __init__(self, registry: SessionRegistry, venue_sessions: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        registry: SessionRegistry,
+        venue_sessions: Mapping[str, str],
+        on_failed: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """on_failed(session, text): told of each event that could not be sent (the
+        gateway journals it as dispatch.failed)."""
         self.registry = registry
         self.venue_sessions = dict(venue_sessions)
+        self.on_failed = on_failed
         self._send = fix.Session.sendToTarget
         self._orders = ORDERS
         self._reject_order = REJECTS.labels("order")
         self._reject_cancel = REJECTS.labels("cancel")
         self._reject_business = REJECTS.labels("business")
+        self._reject_session = REJECTS.labels("session")
+        self._reject_dispatch = REJECTS.labels("dispatch")
 
     def dispatch(self, events: list[Event]) -> None:
+        """Send each event; one that cannot be encoded or sent is journaled as failed and
+        the others still go out."""
         for event in events:
             try:
                 self._one(event)
-            except Exception:
-                log.exception("dispatch_failed", event=repr(event))
+            except Exception as exc:
+                self._failed(event, exc)
+
+    def _failed(self, event: Event, exc: Exception) -> None:
+        session = getattr(event, "session", None) or getattr(event, "venue", None) or ""
+        text = f"{type(event).__name__} not sent: {type(exc).__name__}: {exc}; {event!r}"
+        try:
+            log.error("dispatch_failed", session=session, failed=repr(event), error=str(exc))
+            self._reject_dispatch.inc()
+            if self.on_failed is not None:
+                self.on_failed(session, text)
+        except Exception:
+            log.exception("dispatch_failure_not_recorded")
 
     def _one(self, event: Event) -> None:
         registry = self.registry
@@ -73,3 +97,6 @@ class Dispatcher:
         elif isinstance(event, BusinessRejected):
             self._send(codec.encode_business_reject(event), registry.session_id(event.session))
             self._reject_business.inc()
+        elif isinstance(event, SessionRejected):
+            self._send(codec.encode_session_reject(event), registry.session_id(event.session))
+            self._reject_session.inc()

@@ -8,40 +8,52 @@ application callbacks would never see. Passwords in Logon messages are masked.
 
 from __future__ import annotations
 
+import re
+
 import quickfix as fix
 import structlog
 
 from qtinfra.domain.values import utc_now
+from qtinfra.fix import wire
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.ops.metrics import REJECTS
 from qtinfra.store.journal import JournalWriter
 
 log = structlog.get_logger(__name__)
 
-_SECRET_FIELDS = ("\x01554=", "\x01925=")  # Password, NewPassword
+SECRET_TAGS = (553, 554, 925)  # Username, Password, NewPassword
 
 
-def mask_password(raw: str) -> str:
-    """The raw message with Password (554) and NewPassword (925) replaced, fit for the
-    journal."""
-    for field in _SECRET_FIELDS:
-        start = raw.find(field)
-        if start < 0:
-            continue
-        start += len(field)
-        end = raw.find("\x01", start)
-        raw = raw[:start] + "*****" + raw[end:]
-    return raw
+def secret_pattern(tags: tuple[int, ...] = SECRET_TAGS) -> re.Pattern[str]:
+    """Matches every occurrence of every secret tag's value (wherever it stands)."""
+    return re.compile("((?:^|\x01)(?:" + "|".join(str(t) for t in tags) + ")=)[^\x01]*")
+
+
+_SECRETS = secret_pattern()
+MASK = "\\1*****"
+
+
+def mask_password(raw: str, pattern: re.Pattern[str] = _SECRETS) -> str:
+    """The raw message with every occurrence of Username (553), Password (554) and
+    NewPassword (925) (or the tags `pattern` was made for) replaced, fit for the journal."""
+    return pattern.sub(MASK, raw)
 
 
 class JournalLog(fix.Log):  # type: ignore[misc]
     """One session's log (or QuickFIX's global log when key is None)."""
 
-    def __init__(self, key: str | None, writer: JournalWriter, registry: SessionRegistry) -> None:
+    def __init__(
+        self,
+        key: str | None,
+        writer: JournalWriter,
+        registry: SessionRegistry,
+        secrets: re.Pattern[str] = _SECRETS,
+    ) -> None:
         super().__init__()
         self.key = key
         self.writer = writer
         self.registry = registry
+        self.secrets = secrets
 
     def clear(self) -> None:
         pass
@@ -51,8 +63,7 @@ class JournalLog(fix.Log):  # type: ignore[misc]
 
     def onIncoming(self, raw: str) -> None:
         try:
-            if "\x01554=" in raw or "\x01925=" in raw:
-                raw = mask_password(raw)
+            raw = self.secrets.sub(MASK, raw)
             ts = utc_now()
             self.writer.record_message("fix.in", self.key or "", raw, ts)
             if self.key is not None:
@@ -62,8 +73,7 @@ class JournalLog(fix.Log):  # type: ignore[misc]
 
     def onOutgoing(self, raw: str) -> None:
         try:
-            if "\x01554=" in raw or "\x01925=" in raw:
-                raw = mask_password(raw)
+            raw = self.secrets.sub(MASK, raw)
             ts = utc_now()
             self.writer.record_message("fix.out", self.key or "", raw, ts)
             if self.key is not None:
@@ -75,14 +85,13 @@ class JournalLog(fix.Log):  # type: ignore[misc]
         try:
             # QuickFIX quotes whole messages in some events ("Session not found for
             # incoming message: 8=FIX.4.4|...|554=secret|..."): masked like messages.
-            if "\x01554=" in text or "\x01925=" in text:
-                text = mask_password(text)
+            text = self.secrets.sub(MASK, text)
             self.writer.record("fix.event", text, self.key)
             if self.key is None and text.startswith("Session not found"):
                 # A Logon for a CompID no session is configured for: QuickFIX closes the
                 # connection without a Logout; the journal and the reject counter keep it.
                 REJECTS.labels("logon").inc()
-                log.warning("logon_unknown_session", message=text.replace("\x01", "|"))
+                log.warning("logon_unknown_session", message=wire.escape(text))
         except Exception:
             log.exception("journal_log_failed")
 
@@ -90,15 +99,21 @@ class JournalLog(fix.Log):  # type: ignore[misc]
 class JournalLogFactory(fix.LogFactory):  # type: ignore[misc]
     """Creates a JournalLog per session; keeps them alive as long as QuickFIX uses them."""
 
-    def __init__(self, writer: JournalWriter, registry: SessionRegistry) -> None:
+    def __init__(
+        self,
+        writer: JournalWriter,
+        registry: SessionRegistry,
+        secrets: re.Pattern[str] = _SECRETS,
+    ) -> None:
         super().__init__()
         self.writer = writer
         self.registry = registry
+        self.secrets = secrets
         self._logs: list[JournalLog] = []
 
     def create(self, *args: object) -> object:
         key = args[0].toString() if args else None  # type: ignore[attr-defined]
-        journal_log = JournalLog(key, self.writer, self.registry)
+        journal_log = JournalLog(key, self.writer, self.registry, self.secrets)
         # C++ takes the pointer; handing it over with __disown__ avoids SWIG's ownership
         # lock (which deadlocks when the acceptor is built) while the list keeps the
         # Python object alive for QuickFIX's lifetime.

@@ -36,6 +36,7 @@ from qtinfra.domain.events import (
     ChildStatusSent,
     Event,
     ExecutionReport,
+    SessionRejected,
     TradingStateChanged,
 )
 from qtinfra.domain.orders import ZERO, ChangeKind, Order
@@ -824,6 +825,17 @@ class OrderManager:
                 response_to,
                 CxlRejReason.OTHER,
                 cmd.text,
+            )
+        elif cmd.kind == "session":
+            self.outbox.events.append(
+                SessionRejected(
+                    session=cmd.session,
+                    ref_seq_num=cmd.ref_seq_num,
+                    ref_msg_type=cmd.ref_msg_type,
+                    ref_tag=cmd.ref_tag,
+                    reason=cmd.reason or "99",
+                    text=cmd.text,
+                )
             )
         else:
             self.outbox.events.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,11 +86,13 @@ class OpsServer:
                     return
                 try:
                     length = int(self.headers.get("Content-Length") or 0)
+                    if not 0 <= length <= MAX_BODY:
+                        raise ValueError(f"Content-Length must be 0 to {MAX_BODY} bytes")
                     body = json.loads(self.rfile.read(length) or b"{}")
                     if not isinstance(body, dict):
                         raise ValueError("the request body must be a JSON object")
                     result = handler(body)
-                except (ValueError, KeyError, ConfigError) as exc:
+                except (ValueError, KeyError, ConfigError, RecursionError) as exc:
                     # A bad request or a bad limits file: nothing changed.
                     self._answer(*_json(400, {"error": str(exc)}))
                     return
@@ -139,10 +142,25 @@ def _json(status: int, value: object) -> tuple[int, str, bytes]:
     return status, "application/json", json.dumps(value).encode()
 
 
+MAX_BODY = 64 * 1024
+TEXT_LIMIT = 256
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
 def _text(body: dict[str, Any], key: str) -> str:
+    """A text field of a request: printable ASCII (it may reach a client's Text (58) and
+    is journaled), at most TEXT_LIMIT characters."""
     value = body.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{key} is required")
+    bad = _NOT_PRINTABLE.search(value)
+    if bad is not None:
+        raise ValueError(
+            f"{key} must be printable ASCII; character {bad.start() + 1} is "
+            f"U+{ord(bad.group()):04X}"
+        )
+    if len(value) > TEXT_LIMIT:
+        raise ValueError(f"{key} is {len(value)} characters long; at most {TEXT_LIMIT}")
     return value.strip()
 
 
@@ -154,9 +172,9 @@ def _set_state(control: Control, body: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             "scope must be firm, session or client and state ACTIVE, REDUCING or HALTED"
         ) from None
-    target = body.get("target") or ""
+    target = _text(body, "target") if body.get("target") else ""
     if scope is not Scope.FIRM and not target:
         raise ValueError(f"a {scope.value} scope needs a target")
     return control.set_trading_state(
-        scope, str(target), state, _text(body, "reason"), _text(body, "actor")
+        scope, target, state, _text(body, "reason"), _text(body, "actor")
     )

@@ -15,7 +15,8 @@ EXECUTIONS = Counter(
 REJECTS = Counter(
     "qtinfra_rejects_total",
     "Rejections sent to clients: order (ExecType Rejected), cancel (OrderCancelReject), "
-    "business (BusinessMessageReject), logon (Logon refused)",
+    "business (BusinessMessageReject), session (session-level Reject), logon (Logon refused), "
+    "dispatch (an event that could not be sent)",
     ["kind"],
     registry=REGISTRY,
 )

@@ -18,11 +18,14 @@ close, in the same transaction as the rows it covers.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -37,6 +40,7 @@ from qtinfra.oms.manager import ChildOrder, Outbox
 from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS
 from qtinfra.store.audit import sign_checkpoint
 from qtinfra.store.chain import GENESIS, canonical_ts, row_hash
+from qtinfra.store.journal_text import escape
 from qtinfra.store.models import (
     ChildOrderRow,
     ClOrdIdRow,
@@ -59,8 +63,26 @@ def _orjson_default(value: object) -> object:
 def event_payload(event: Event) -> str:
     """Canonical JSON of an event: its fields in declaration order, Decimals as plain
     strings, enumerations as their FIX codes, timestamps in ISO 8601 UTC (orjson encodes
-    the dataclass directly)."""
-    return orjson.dumps(event, default=_orjson_default).decode()
+    the dataclass directly). A text orjson refuses (a lone surrogate: a byte that was not
+    UTF-8) is written as a JSON \\u escape instead, so no event can fail to be journaled."""
+    try:
+        return orjson.dumps(event, default=_orjson_default).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(_plain(event), separators=(",", ":"), default=_orjson_default)
+
+
+def _plain(value: object) -> object:
+    """An event as orjson would see it: dataclass fields in order, enums as values,
+    timestamps in ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def order_row(order: Order) -> dict[str, Any]:
@@ -298,20 +320,28 @@ class JournalWriter:
         return len(self._messages)
 
     def record_message(self, kind: str, session: str, raw: str, ts: datetime) -> None:
-        """Journal a FIX message (kind fix.in / fix.out). Safe from any thread."""
+        """Journal a FIX message (kind fix.in / fix.out) as the bytes it holds, whatever
+        they are (store/journal_text.py). Safe from any thread."""
         self._messages.append(
-            {"ts": ts, "kind": kind, "session": session, "order_id": None, "payload": raw}
+            {
+                "ts": ts,
+                "kind": kind,
+                "session": escape(session),
+                "order_id": None,
+                "payload": escape(raw),
+            }
         )
 
     def record(self, kind: str, payload: str, session: str | None = None) -> None:
-        """Journal an operational fact (logon refused, session state...). Any thread."""
+        """Journal an operational fact (logon refused, session state...), any text,
+        escaped losslessly. Any thread."""
         self._messages.append(
             {
                 "ts": self.clock(),
                 "kind": kind,
-                "session": session,
+                "session": None if session is None else escape(session),
                 "order_id": None,
-                "payload": payload,
+                "payload": escape(payload),
             }
         )
 

@@ -1,0 +1,279 @@
+"""Bytes a FIX client may send that are not what FIX text allows (not UTF-8, Latin-1, NUL,
+control characters, SOH smuggled inside data fields, numbers too large, identifiers too
+long, repeated credentials) and text an operator may post: each gets its answer, is
+journaled as it was received (escaped, never lost), changes nothing else, and the gateway
+keeps running. Sent from a hand-written client on a raw socket, on both FIX versions, on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from qtinfra.store.journal_text import wire_bytes
+from tests.integration.deployment import Deployment
+from tests.integration.rawfix import RawFixClient, timestamp
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+FIXT_LOGON = [(1137, "9")]
+
+
+def order(cl_ord_id: str, *extra: tuple[int, str | bytes], qty: str = "10") -> list:
+    return [
+        (11, cl_ord_id),
+        (55, "AAPL"),
+        (54, "1"),
+        (38, qty),
+        (40, "2"),
+        (44, "185"),
+        (59, "0"),
+        (60, timestamp()),
+        *extra,
+    ]
+
+
+@pytest.fixture
+def raw(deployment: Deployment) -> Iterator[RawFixClient]:
+    client = RawFixClient(deployment.client_port)
+    yield client
+    client.close()
+    time.sleep(0.3)
+
+
+@pytest.fixture
+def raw2(deployment: Deployment) -> Iterator[RawFixClient]:
+    """CLIENT2 on FIXT.1.1 / FIX.5.0SP2."""
+    client = RawFixClient(deployment.client_port, sender="CLIENT2", begin_string="FIXT.1.1")
+    yield client
+    client.close()
+    time.sleep(0.3)
+
+
+def alive(deployment: Deployment) -> bool:
+    assert deployment.gateway is not None and deployment.gateway.poll() is None, (
+        deployment.gateway_log()
+    )
+    return deployment.health() is not None
+
+
+def journaled_in(deployment: Deployment, needle: bytes) -> list[bytes]:
+    """The inbound messages and session events in the journal holding needle (as bytes)."""
+    rows = deployment.journal("fix.in") + deployment.journal("fix.event")
+    found = [wire_bytes(r.payload) for r in rows]
+    return [b for b in found if needle in b]
+
+
+def wait_journaled(deployment: Deployment, needle: bytes) -> list[bytes]:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if found := journaled_in(deployment, needle):
+            return found
+        time.sleep(0.1)
+    return []
+
+
+# -- before authentication -----------------------------------------------------------------
+
+
+def test_logon_from_an_unknown_comp_id_with_a_non_ascii_byte_is_dropped_and_journaled(
+    deployment: Deployment,
+) -> None:
+    client = RawFixClient(deployment.client_port, sender=b"EVIL\xff")
+    try:
+        client.send("A", [(98, "0"), (108, "30")])
+        assert client.closed()
+    finally:
+        client.close()
+    assert wait_journaled(deployment, b"49=EVIL\xff\x01"), "raw bytes not journaled"
+    assert alive(deployment)
+
+
+def test_logon_with_a_username_that_is_not_ascii_gets_a_logout_naming_the_tag(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.send("A", [(98, "0"), (108, "30"), (553, b"\xff"), (554, "client1-demo-pass")])
+    logout = raw.expect("5")
+    assert "tag 553" in logout[58] and "0xff" in logout[58]
+    assert raw.closed()
+    assert alive(deployment)
+    refused = [r.payload for r in deployment.journal("logon.refused")]
+    assert any("tag 553" in p for p in refused)
+
+
+def test_a_second_password_in_a_logon_is_not_accepted_and_never_journaled_in_clear(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.send(
+        "A",
+        [(98, "0"), (108, "30"), (553, "client1"), (554, "wrong"), (554, "client1-demo-pass")],
+    )
+    # QuickFIX's validation refuses the repeated tag before the application sees the Logon
+    # (journaled as "Tag appears more than once"); no Logon response comes back.
+    with pytest.raises(TimeoutError):
+        raw.expect("A", timeout=2)
+    assert wait_journaled(deployment, b"554=*****\x01554=*****\x01")
+    rows = deployment.journal("fix.in") + deployment.journal("fix.event")
+    assert not [r.payload for r in rows if "client1-demo-pass" in r.payload]
+    assert not [r.payload for r in rows if "554=wrong" in r.payload]
+
+
+# -- logged on -----------------------------------------------------------------------------
+
+
+def test_order_with_a_text_byte_that_is_not_utf8_gets_a_session_reject_naming_tag_58(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    seq = raw.seq
+    raw.send("D", order("BYTES-1", (58, b"\xff")))
+    reject = raw.expect("3")
+    assert (reject[45], reject[371], reject[372], reject[373]) == (str(seq), "58", "D", "6")
+    assert "0xff" in reject[58]
+    # The session carries on; nothing was booked.
+    raw.send("1", [(112, "STILL-UP")])
+    assert raw.expect("0")[112] == "STILL-UP"
+    assert wait_journaled(deployment, b"11=BYTES-1\x01")
+    assert b"58=\xff\x01" in wait_journaled(deployment, b"11=BYTES-1\x01")[0]
+    assert not [r for r in deployment.journal("ExecutionReport") if "BYTES-1" in r.payload]
+    assert alive(deployment)
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        (b"caf\xe9", "0xe9"),  # Latin-1
+        (b"caf\xc3\xa9", "U+00E9"),  # valid UTF-8, still not ASCII
+        (b"a\x00b", "0x00"),  # NUL (PostgreSQL stores none in text)
+        (b"a\x07b", "0x07"),  # a control character
+    ],
+)
+def test_test_request_with_a_test_req_id_that_is_not_ascii_gets_a_session_reject(
+    raw: RawFixClient, deployment: Deployment, value: bytes, what: str
+) -> None:
+    raw.logon()
+    raw.send("1", [(112, value)])
+    reject = raw.expect("3")
+    assert (reject[371], reject[373]) == ("112", "6")
+    raw.send("1", [(112, "AFTER")])
+    assert raw.expect("0")[112] == "AFTER"
+    assert wait_journaled(deployment, b"112=" + value + b"\x01")
+    assert alive(deployment)
+
+
+def test_garbled_frame_with_a_byte_that_is_not_utf8_is_ignored_and_journaled(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    raw.sock.sendall(raw.frame("1", [(112, b"GARBLED\xff")], checksum_delta=3))
+    raw.send("1", [(112, "GOOD")], seq=raw.seq)
+    raw.seq += 1
+    assert raw.expect("0")[112] == "GOOD"
+    assert wait_journaled(deployment, b"112=GARBLED\xff\x01")
+    assert alive(deployment)
+
+
+def test_fix50sp2_order_with_a_byte_that_is_not_utf8_gets_a_session_reject(
+    raw2: RawFixClient, deployment: Deployment
+) -> None:
+    raw2.logon(username="client2", password="client2-demo-pass", extra=FIXT_LOGON)
+    raw2.send("D", order("BYTES-2", (58, b"\xfe\xff")))
+    reject = raw2.expect("3")
+    assert (reject[371], reject[373]) == ("58", "6")
+    raw2.send("1", [(112, "SP2-UP")])
+    assert raw2.expect("0")[112] == "SP2-UP"
+    assert alive(deployment)
+
+
+def test_soh_inside_a_data_field_does_not_smuggle_fields_into_the_order(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    smuggled = b"x\x0138=20\x0144=186\x0111=SMUG-B"
+    raw.send("D", order("SMUG-A", (354, str(len(smuggled))), (355, smuggled)))
+    report = raw.expect("8")
+    assert (report[11], report[38], report[44]) == ("SMUG-A", "10", "185")
+    assert not [r for r in deployment.journal("ExecutionReport") if "SMUG-B" in r.payload]
+
+
+def test_side_smuggled_in_a_data_field_does_not_turn_a_buy_into_a_short_sell(
+    raw: RawFixClient,
+) -> None:
+    raw.logon()
+    smuggled = b"x\x0154=5"
+    raw.send("D", order("SMUG-C", (354, str(len(smuggled))), (355, smuggled)))
+    report = raw.expect("8")
+    assert (report[11], report[54]) == ("SMUG-C", "1")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason", "named"),
+    [
+        (38, "1000000000000000000000000000000", "13", "OrderQty (38)"),
+        (44, "100000000000000000000000000.01", "99", "Price (44)"),
+        (38, "10.1234567890123456789", "13", "OrderQty (38)"),
+    ],
+)
+def test_numbers_out_of_range_get_a_rejected_execution_report_naming_the_field(
+    raw: RawFixClient, field: int, value: str, reason: str, named: str
+) -> None:
+    raw.logon()
+    fields = [(t, value if t == field else v) for t, v in order(f"BIG-{field}-{len(value)}")]
+    raw.send("D", fields)
+    report = raw.expect("8")
+    assert (report[150], report[39], report[103]) == ("8", "8", reason)
+    assert named in report[58] and "out of range" in report[58]
+
+
+def test_a_clordid_longer_than_64_characters_gets_a_session_reject(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    raw.send("D", order("L" * 100_000))
+    reject = raw.expect("3")
+    assert (reject[371], reject[373]) == ("11", "5")
+    assert "at most 64" in reject[58]
+    raw.send("1", [(112, "LONG-UP")])
+    assert raw.expect("0")[112] == "LONG-UP"
+    assert alive(deployment)
+
+
+# -- the operator's endpoint ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "\ud800",  # a lone surrogate
+        "demo\u0001150=F\u000139=2\u000132=10\u000131=1.00",  # FIX tags in operator text
+        "x\u000110=000\u0001\r\n",
+        "r" * 300,
+    ],
+)
+def test_kill_switch_reason_that_is_not_printable_ascii_is_refused_and_changes_nothing(
+    deployment: Deployment, reason: str
+) -> None:
+    body = json.dumps(
+        {"scope": "client", "target": "ACC1", "state": "HALTED", "reason": reason, "actor": "t"}
+    ).encode()
+    status, answer = deployment.post("/risk/state", body)
+    assert status == 400, answer
+    assert "reason" in answer["error"]
+    assert alive(deployment)
+    states = deployment._get("/risk")
+    assert "ACC1" not in json.dumps(states.get("states", {})) or "HALTED" not in json.dumps(
+        states.get("states", {})
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"reason": "\\ud800"', b"\xff\xfe"],
+)
+def test_malformed_operator_bodies_get_400(deployment: Deployment, body: bytes) -> None:
+    status, _ = deployment.post("/risk/state", body)
+    assert status == 400
+    assert alive(deployment)
