@@ -81,8 +81,8 @@ def make_self_signed_cert(directory: Path, common_name: str = "localhost") -> tu
 
 
 def shipped_config(name: str) -> str:
-    """config/<name> as the project ships it. A gateway started on the checkout (`make run`)
-    seals the personal data in config/accounts.toml and config/people.toml with the
+    """config/<name> as the project ships it. The gateway never seals the checkout's files
+    (only copies under var/), but an operator's `qtinfra clients seal` does, with the
     checkout's own data key; tests that copy the config into a deployment of their own
     need the plain values, which are the committed ones."""
     import subprocess

@@ -5,6 +5,7 @@ Every setting is documented where it is defined; defaults are what the demo set-
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -230,11 +231,11 @@ class AuditConfig(_Frozen):
 class ReportsConfig(_Frozen):
     """MiFID II reports (config/gateway.toml, [reports]).
 
-    schema_dir: the folder with ESMA's ISO 20022 schemas (auth.016, head.001, head.003);
-    RTS 22 files are validated against it before they are written (unset: written and
-    marked not validated). out_dir: where reports go (one folder per trading day; unset:
-    <var_dir>/reports). daily_utc: when the scheduled daily run starts (UTC, after the
-    last close).
+    schema_dir: the folder with ESMA's ISO 20022 schemas (auth.016, head.001, head.003); RTS
+    22 files are validated against it before they are written (unset: the copy of ESMA's
+    schemas shipped in qtinfra/reports/schemas). out_dir: where reports go (one folder per
+    trading day; unset: <var_dir>/reports). daily_utc: when the scheduled daily run starts
+    (UTC, after the last close).
     nca: the competent authority RTS 22 files are addressed to (AppHdr To), by its ISO 3166
     country code as ESMA's reporting instructions use it; unset: the firm's country.
     """
@@ -449,6 +450,18 @@ class QtinfraConfig(_Frozen):
         return value
 
 
+def sealed_copy_path(var_dir: Path, name: str) -> Path:
+    """Where the gateway keeps a sealed copy of a config file that holds plain personal
+    data (accounts.toml, people.toml), so it never rewrites the operator's file."""
+    return var_dir / "sealed" / name
+
+
+def sealed_copy_header(source: bytes) -> str:
+    """The first line of a sealed copy: the SHA-256 of the file it was sealed from (a copy
+    whose source changed since is ignored and made anew)."""
+    return f"# sealed copy of sha256:{hashlib.sha256(source).hexdigest()}\n"
+
+
 def load_config(config_dir: Path | None = None, root: Path | None = None) -> QtinfraConfig:
     """Load gateway.toml, instruments.toml, venues.toml, clients.toml, accounts.toml,
     people.toml, risk.toml and positions.toml from config_dir (a missing file: defaults)."""
@@ -466,11 +479,28 @@ def load_config(config_dir: Path | None = None, root: Path | None = None) -> Qti
             raise ConfigError(f"{path}: {exc}") from exc
 
     gateway_file = read("gateway.toml")
+    gateway = GatewayConfig(**gateway_file.get("gateway", {}))  # type: ignore[arg-type]
+    var_dir = gateway.var_dir if gateway.var_dir.is_absolute() else root / gateway.var_dir
+
+    def read_personal(name: str) -> dict[str, object]:
+        """accounts.toml / people.toml: the sealed copy under var_dir when it was made from
+        the file as it is now (store/privacy.py), else the file itself."""
+        source = config_dir / name
+        copy = sealed_copy_path(var_dir, name)
+        if source.exists() and copy.exists():
+            text = copy.read_text()
+            if text.startswith(sealed_copy_header(source.read_bytes())):
+                try:
+                    return tomllib.loads(text)
+                except tomllib.TOMLDecodeError as exc:
+                    raise ConfigError(f"{copy}: {exc}") from exc
+        return read(name)
+
     try:
         return QtinfraConfig(
             root=root,
             config_dir=config_dir,
-            gateway=GatewayConfig(**gateway_file.get("gateway", {})),  # type: ignore[arg-type]
+            gateway=gateway,
             firm=FirmConfig(**gateway_file.get("firm", {})),  # type: ignore[arg-type]
             audit=AuditConfig(**gateway_file.get("audit", {})),  # type: ignore[arg-type]
             reports=ReportsConfig(**gateway_file.get("reports", {})),  # type: ignore[arg-type]
@@ -479,8 +509,8 @@ def load_config(config_dir: Path | None = None, root: Path | None = None) -> Qti
             calendars=tuple(read("calendars.toml").get("calendar", [])),  # type: ignore[arg-type]
             venues=tuple(read("venues.toml").get("venue", [])),  # type: ignore[arg-type]
             clients=tuple(read("clients.toml").get("client", [])),  # type: ignore[arg-type]
-            accounts=tuple(read("accounts.toml").get("account", [])),  # type: ignore[arg-type]
-            people=tuple(read("people.toml").get("person", [])),  # type: ignore[arg-type]
+            accounts=tuple(read_personal("accounts.toml").get("account", [])),  # type: ignore[arg-type]
+            people=tuple(read_personal("people.toml").get("person", [])),  # type: ignore[arg-type]
             risk=RiskConfig(**read("risk.toml")),
             positions=PositionsFile(**read("positions.toml")),
         )

@@ -49,7 +49,7 @@ from qtinfra.risk.limits import risk_changes
 from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
-from qtinfra.store.privacy import reveal_config, seal_config_files
+from qtinfra.store.privacy import reveal_config, seal_into_var
 from qtinfra.store.repository import first_journal_day, load_events, load_fills, load_state
 
 T = TypeVar("T")
@@ -129,14 +129,18 @@ class Gateway:
             cl_ord_ids=len(state.cl_ord_ids),
         )
         try:
-            sealed = seal_config_files(config)
+            sealed = seal_into_var(config)
         except OSError as exc:
-            # A read-only config (a container image): the values stay as they are; the
-            # owner of the files seals them with `qtinfra clients seal`.
             log.warning("personal_data_not_sealed", error=str(exc))
         else:
             if sealed:
-                log.info("personal_data_sealed", values=sealed, key=str(config.data_key_path))
+                # The operator's files are never rewritten; `qtinfra clients seal` seals them.
+                log.warning(
+                    "personal_data_plain_in_config",
+                    values=sealed,
+                    sealed_copies=str(config.var_dir / "sealed"),
+                    key=str(config.data_key_path),
+                )
         audit = config.audit
         self.signing_key = load_or_create_signing_key(
             config.signing_key_path, config.public_key_path

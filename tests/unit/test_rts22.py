@@ -645,7 +645,7 @@ def test_run_prints_the_refusal_and_returns_1(
     engine.dispose()
 
 
-def test_run_without_schema_dir_writes_and_says_it_was_not_validated(
+def test_run_without_schema_dir_validates_against_the_shipped_schemas(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -671,7 +671,23 @@ def test_run_without_schema_dir_writes_and_says_it_was_not_validated(
     assert path.exists()
     assert str(path) in printed
     assert "1 NEWT, 0 CANC, 0 unchanged" in printed
-    assert "not validated (reports.schema_dir is not set)" in printed
+    assert "validated against" in printed and "qtinfra/reports/schemas" in printed
+
+
+def test_the_shipped_schemas_are_esmas_files_byte_for_byte() -> None:
+    import hashlib
+
+    from qtinfra.reports.iso20022 import SHIPPED_SCHEMAS
+
+    expected = {
+        "auth.016.001.01_ESMAUG_Reporting_1.1.0.xsd": "f1b5dea3dfbddd11a8152f1a03a64f4eaa752c518eec932a5f730e7f6b0f23c7",
+        "head.001.001.01_ESMAUG_1.0.0.xsd": "49a8b2090dc2e2894a10879f8f1d3e03a319769b3fe3113448916d01ee1e6621",
+        "head.003.001.01.xsd": "02db103fc797667778c7708d2081786a26b3aabe461c46824e3ee54723c85e95",
+    }
+    found = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in SHIPPED_SCHEMAS.glob("*.xsd")
+    }
+    assert found == expected
 
 
 # -- fields that depend on the order ---------------------------------------------------------

@@ -2,11 +2,12 @@
 Business Application Header (head.001 AppHdr) and one Document, and their validation with
 lxml against ESMA's schema files.
 
-ESMA's schemas carry a SWIFT licence notice, so the project does not ship them: the folder
-named by `reports.schema_dir` holds them (ESMA's package, or ../shared/iso20022 in the
-tests). The envelope's Hdr and Pyld are strict wildcards (`xs:any processContents="strict"`),
-so a whole file validates only with all three schemas loaded together: `load_schema` builds
-one schema that imports the three namespaces from that folder.
+ESMA's schemas ship with the package, unchanged with their SWIFT licence notice
+(`SHIPPED_SCHEMAS`, see SOURCE.md there), so a default install never writes an unvalidated
+report; `reports.schema_dir` names another copy (a newer ESMA package). The envelope's Hdr
+and Pyld are strict wildcards (`xs:any processContents="strict"`), so a whole file validates
+only with all three schemas loaded together: `load_schema` builds one schema that imports
+the three namespaces from that folder.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from qtinfra.errors import ConfigError
 HEAD_003 = "urn:iso:std:iso:20022:tech:xsd:head.003.001.01"
 HEAD_001 = "urn:iso:std:iso:20022:tech:xsd:head.001.001.01"
 AUTH_016 = "urn:iso:std:iso:20022:tech:xsd:auth.016.001.01"
+SHIPPED_SCHEMAS = Path(__file__).parent / "schemas"
 
 Element = etree._Element
 

@@ -9,8 +9,9 @@ people in config/people.toml), never from the orders or executions tables.
 One report per client fill, dated by the UTC date of its TransactTime; an order dealt on
 own account (OrderCapacity P, DEAL) is two: the market side (firm and venue) and the client
 side (firm and client, off venue). The file is validated against ESMA's schemas
-(`reports.schema_dir`) before it is written: a file with one bad transaction is not written
-at all, and the error names the transaction (TxId) and the RTS 22 field.
+(`reports.schema_dir`, by default the copy shipped in reports/schemas/) before it is
+written: a file with one bad transaction is not written at all, and the error names the
+transaction (TxId) and the RTS 22 field.
 
 Regenerating a day reports only what changed since the last file (table rts22_reported):
 a transaction whose record changed is cancelled (CANC) and reported anew (NEWT) under the
@@ -45,6 +46,7 @@ from qtinfra.domain.identifiers import isin_is_valid
 from qtinfra.errors import QtinfraError
 from qtinfra.reports.iso20022 import (
     AUTH_016,
+    SHIPPED_SCHEMAS,
     Element,
     SchemaSet,
     SchemaViolation,
@@ -748,7 +750,8 @@ def generate_rts22(
 ) -> Rts22Result:
     """Produce day's RTS 22 file into <out_dir>/<day>/rts22-<day>-<n>.xml (out_dir: the
     configured reports.out_dir) with what changed since the last file of the day, validated
-    against reports.schema_dir when it is set, and record what it reported. Nothing new:
+    against reports.schema_dir (unset: the ESMA schemas shipped in qtinfra/reports/schemas),
+    and record what it reported. Nothing new:
     no file. Raises TransactionReportInvalid (nothing written, nothing recorded) when a
     record lacks data or the file fails the schema; ConfigError when the schemas cannot
     be loaded."""
@@ -756,9 +759,9 @@ def generate_rts22(
     out_dir = out_dir if out_dir is not None else config.reports_dir
     folder = out_dir / day.isoformat()
     schema_dir = config.reports.schema_dir
-    schemas: SchemaSet | None = None
-    if schema_dir is not None:
-        schemas = load_schema(config.path(schema_dir).resolve())
+    schemas: SchemaSet | None = load_schema(
+        config.path(schema_dir).resolve() if schema_dir is not None else SHIPPED_SCHEMAS
+    )
 
     # Personal data is sealed at rest; it is revealed here, for the report only.
     config = reveal_config(config)

@@ -3,11 +3,13 @@ dates are kept encrypted (Fernet: AES-128-CBC with HMAC-SHA256) in the configura
 that hold them (config/accounts.toml, config/people.toml), and decrypted only when a
 report or a data-subject export is produced.
 
-A value is stored as `fernet:<token>`. Operators may write a plain value; the gateway seals
-it at its next start (and `qtinfra clients seal` does it at once), rewriting the file with
-tomlkit so comments and layout stay. The key lives in its own file (config `[privacy]
-data_key`), created on first run readable by its owner only, separate from the audit
-signing key.
+A value is stored as `fernet:<token>`. Operators may write a plain value: `qtinfra clients
+seal` seals the file itself, rewriting it with tomlkit so comments and layout stay. The
+gateway never rewrites the operator's files: at start, a file that still holds plain values
+is sealed into a copy under `<var_dir>/sealed/` (owner-only), which every command then reads
+instead of the file, as long as the file is unchanged (config.load_config). The key lives
+in its own file (config `[privacy] data_key`), created on first run readable by its owner
+only, separate from the audit signing key.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import tomlkit
 from cryptography.fernet import Fernet, InvalidToken
 
-from qtinfra.config import QtinfraConfig
+from qtinfra.config import QtinfraConfig, sealed_copy_header, sealed_copy_path
 from qtinfra.errors import QtinfraError
 
 PREFIX = "fernet:"
@@ -130,14 +132,55 @@ def reveal_config(config: QtinfraConfig) -> QtinfraConfig:
     )
 
 
+PERSONAL_FILES = ("accounts.toml", "people.toml")
+
+
+def seal_into_var(config: QtinfraConfig) -> int:
+    """At gateway start: for each config file holding plain personal values, a sealed copy
+    under <var_dir>/sealed/ (the file itself is left as it is); returns how many values the
+    copies sealed. A copy already made from the file as it is now is kept."""
+    key = _data_key_for_sealing(config)
+    count = 0
+    for name in PERSONAL_FILES:
+        source = config.config_dir / name
+        if not source.exists():
+            continue
+        raw = source.read_bytes()
+        copy = sealed_copy_path(config.var_dir, name)
+        header = sealed_copy_header(raw)
+        if copy.exists() and copy.read_text().startswith(header):
+            continue
+        doc = tomlkit.parse(raw.decode())
+        sealed = _seal_tables(key, doc)
+        if not sealed:
+            copy.unlink(missing_ok=True)
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_name(f".{name}.sealing")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(header + tomlkit.dumps(doc))
+        os.replace(tmp, copy)
+        count += sealed
+    return count
+
+
 def seal_config_files(config: QtinfraConfig) -> int:
-    """Seal every plain personal value in accounts.toml and people.toml (creating the data
-    key on first use); returns how many values were sealed."""
+    """Seal every plain personal value in accounts.toml and people.toml in place (creating
+    the data key on first use); returns how many values were sealed."""
+    key = _data_key_for_sealing(config)
+    for name in PERSONAL_FILES:
+        sealed_copy_path(config.var_dir, name).unlink(missing_ok=True)
+    return sum(seal_file(config.config_dir / name, key) for name in PERSONAL_FILES)
+
+
+def _data_key_for_sealing(config: QtinfraConfig) -> Fernet:
+    """The data key, created on first use; refused when sealed values exist without it."""
     path = config.data_key_path
     if not path.exists():
         sealed = [
             name
-            for name in ("accounts.toml", "people.toml")
+            for name in PERSONAL_FILES
             if (config.config_dir / name).exists()
             and PREFIX in (config.config_dir / name).read_text()
         ]
@@ -146,7 +189,4 @@ def seal_config_files(config: QtinfraConfig) -> int:
                 f"{', '.join(sealed)} hold sealed personal data but the data key {path} is "
                 "missing: restore it from backup (a new key could not read them)"
             )
-    key = load_or_create_data_key(path)
-    return sum(
-        seal_file(config.config_dir / name, key) for name in ("accounts.toml", "people.toml")
-    )
+    return load_or_create_data_key(path)
