@@ -9,6 +9,7 @@ and commits everything before the process ends.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import threading
 import time
@@ -50,7 +51,13 @@ from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
 from qtinfra.store.privacy import reveal_config, seal_into_var
-from qtinfra.store.repository import first_journal_day, load_events, load_fills, load_state
+from qtinfra.store.repository import (
+    first_journal_day,
+    last_inbound_seq,
+    load_events,
+    load_fills,
+    load_state,
+)
 
 T = TypeVar("T")
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -203,6 +210,9 @@ class Gateway:
             client_settings,
             self.log_factory,
         )
+        # The sessions exist (with their stores loaded) but none is connected yet.
+        self._rewind_inbound()
+        self.writer.fault = fault_from_env()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         for calendar, traded in self._calendar_symbols().items():
             days = ",".join(_CRON_DAYS[d] for d in sorted(calendar.trading_days))
@@ -245,6 +255,31 @@ class Gateway:
         )
         self.ops.start()
         log.info("gateway_started", http_port=self.ops.port)
+
+    def _rewind_inbound(self) -> None:
+        """Exactly once inbound: QuickFIX stores the next expected MsgSeqNum as soon as a
+        callback returns, before the round's group commit. A message whose number was
+        consumed but which the journal does not hold (the process died in between) must be
+        asked for again: each session's next expected number goes back to the last inbound
+        MsgSeqNum the journal holds + 1, so the counterparty's next message triggers a
+        ResendRequest and the lost messages come back (PossDupFlag=Y, answered once)."""
+        for session_id in self.registry.session_ids():
+            key = session_id.toString()
+            session = fix.Session.lookupSession(session_id)
+            last = last_inbound_seq(self.engine, key)
+            if session is None or last is None:
+                continue
+            expected = session.getExpectedTargetNum()
+            if last + 1 >= expected:
+                continue
+            session.setNextTargetMsgSeqNum(last + 1)
+            text = (
+                f"next expected inbound MsgSeqNum {expected} -> {last + 1}: messages "
+                f"{last + 1}-{expected - 1} were consumed but not journaled; they will be "
+                "asked for again"
+            )
+            self.writer.record("session.rewound", text, key)
+            log.warning("session_rewound", session=key, expected=expected, journaled=last)
 
     def _session_clients(self) -> dict[str, ClientConfig | None]:
         """Each client session's record in config/clients.toml (None: it has none), keyed
@@ -583,6 +618,24 @@ class Gateway:
                 reason="0",
             )
         )
+
+
+def fault_from_env() -> Callable[[str, list[dict[str, Any]]], None] | None:
+    """Test-only: QTINFRA_FAULT="<stage>:<text>" ends the process (exit 137, as SIGKILL
+    would) at that stage of the first group commit whose rows hold <text>; stage is
+    before-commit (QuickFIX consumed the inbound numbers, the journal has nothing) or
+    after-commit (journaled, nothing released). Unset in production."""
+    spec = os.environ.get("QTINFRA_FAULT")
+    if not spec:
+        return None
+    stage, _, needle = spec.partition(":")
+    log.warning("fault_injection_armed", stage=stage, text=needle)
+
+    def fault(at: str, rows: list[dict[str, Any]]) -> None:
+        if at == stage and any(needle in str(r.get("payload", "")) for r in rows):
+            os._exit(137)
+
+    return fault
 
 
 def _expire_missed(

@@ -51,6 +51,8 @@ class Deployment:
     extra_risk_toml: str = ""
     files: dict[str, str] = field(default_factory=dict)
     """Config files to write instead of the project's (name -> content)."""
+    gateway_env: dict[str, str] = field(default_factory=dict)
+    """Extra environment of the next gateway start (QTINFRA_FAULT...)."""
 
     @property
     def config_dir(self) -> Path:
@@ -137,7 +139,8 @@ class Deployment:
             "--no-venues",
         ]
         log = self._log("gateway")
-        self.gateway = subprocess.Popen(cmd, stdout=log, stderr=log, env=self._env())
+        env = {**self._env(), **self.gateway_env}
+        self.gateway = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
         assert wait_until(lambda: self.health() is not None, timeout=30), self.gateway_log()
         if wait_venues:
             assert wait_until(self.venues_ready, timeout=30), self.sessions()

@@ -313,6 +313,9 @@ class JournalWriter:
         self.rows_written = 0
         self._raw: Any = None
         self._sqlite = False
+        self.fault: Callable[[str, list[dict[str, Any]]], None] | None = None
+        """Test-only fault injection (gateway/faults): called with "before-commit" and
+        "after-commit" and the rows of each group commit."""
 
     @property
     def pending(self) -> int:
@@ -466,6 +469,8 @@ class JournalWriter:
         while self._messages:
             messages.append(self._messages.popleft())
         journal = messages + [r for b in batches for r in b.journal]
+        if self.fault is not None:
+            self.fault("before-commit", journal)
         try:
             connection = self._connection()
             cursor = connection.cursor()
@@ -503,6 +508,8 @@ class JournalWriter:
             self.rows_written += len(journal)
             JOURNAL_COMMITS.inc()
             JOURNAL_BATCH.observe(len(journal))
+            if self.fault is not None:
+                self.fault("after-commit", journal)
         except Exception as exc:
             # Nothing of these batches may be released: the gateway stops taking orders.
             self.failed = exc

@@ -46,6 +46,7 @@ class JournalRow(Base):
         Index("ix_journal_order_id", "order_id"),
         Index("ix_journal_ts", "ts"),
         Index("ix_journal_kind", "kind"),
+        Index("ix_journal_session_kind_seq", "session", "kind", "seq"),
     )
 
 

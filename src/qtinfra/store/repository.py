@@ -16,6 +16,7 @@ from qtinfra.domain.commands import Party
 from qtinfra.domain.orders import ChangeKind, Order, PendingChange
 from qtinfra.domain.values import Instrument, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.oms.manager import ChildOrder
+from qtinfra.store.journal_text import wire_bytes
 from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
 
 log = structlog.get_logger(__name__)
@@ -182,3 +183,46 @@ def first_journal_day(engine: Engine) -> date | None:
     if isinstance(first, str):  # a bare aggregate on SQLite comes back as text
         first = datetime.fromisoformat(first)
     return (first if first.tzinfo else first.replace(tzinfo=UTC)).astimezone(UTC).date()
+
+
+def last_inbound_seq(engine: Engine, session: str, window: int = 500) -> int | None:
+    """The highest MsgSeqNum (34) among the inbound messages of `session` the journal holds
+    since the session's latest Logon (None: it holds none). Frames whose CheckSum does not
+    verify (QuickFIX discarded them) do not count; neither does anything before the
+    window's last `window` inbound rows."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JournalRow.payload)
+            .where(JournalRow.kind == "fix.in", JournalRow.session == session)
+            .order_by(JournalRow.seq.desc())
+            .limit(window)
+        ).scalars()
+        best: int | None = None
+        for payload in rows:
+            raw = wire_bytes(payload)
+            if not checksum_ok(raw):
+                continue
+            seq = _field(raw, b"34")
+            if seq is not None and seq.isdigit():
+                best = max(best or 0, int(seq))
+            if _field(raw, b"35") == b"A":
+                break
+        return best
+
+
+def checksum_ok(raw: bytes) -> bool:
+    """Whether a frame's CheckSum (10) is the sum of its bytes before it, modulo 256."""
+    at = raw.rfind(b"\x0110=")
+    if at < 0 or not raw.endswith(b"\x01"):
+        return False
+    text = raw[at + 4 : -1]
+    return text.isdigit() and int(text) == sum(raw[: at + 1]) % 256
+
+
+def _field(raw: bytes, tag: bytes) -> bytes | None:
+    start = raw.find(b"\x01" + tag + b"=")
+    if start < 0:
+        return None
+    start += len(tag) + 2
+    end = raw.find(b"\x01", start)
+    return raw[start:end] if end >= 0 else None
