@@ -32,7 +32,7 @@ from qtinfra.config import ClientConfig, QtinfraConfig, load_config
 from qtinfra.domain.commands import RejectInput
 from qtinfra.domain.events import LimitsChanged
 from qtinfra.domain.values import TimeInForce, utc_now
-from qtinfra.fix import engine
+from qtinfra.fix import engine, release_recovery
 from qtinfra.fix.client_app import ClientApplication
 from qtinfra.fix.dispatch import Dispatcher
 from qtinfra.fix.journal_log import JournalLogFactory, secret_pattern
@@ -49,10 +49,12 @@ from qtinfra.risk.exposure import Exposure
 from qtinfra.risk.limits import risk_changes
 from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
+from qtinfra.store.event_codec import RELEASED_KINDS, event_from_payload
 from qtinfra.store.journal import JournalWriter
 from qtinfra.store.privacy import reveal_config, seal_into_var
 from qtinfra.store.repository import (
     first_journal_day,
+    journal_after,
     last_inbound_seq,
     load_events,
     load_fills,
@@ -212,6 +214,9 @@ class Gateway:
         )
         # The sessions exist (with their stores loaded) but none is connected yet.
         self._rewind_inbound()
+        self._release_stranded(
+            {**self._settings_of(venue_settings), **self._settings_of(client_settings)}
+        )
         self.writer.fault = fault_from_env()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         for calendar, traded in self._calendar_symbols().items():
@@ -280,6 +285,43 @@ class Gateway:
             )
             self.writer.record("session.rewound", text, key)
             log.warning("session_rewound", session=key, expected=expected, journaled=last)
+
+    def _settings_of(self, settings: fix.SessionSettings) -> dict[str, fix.SessionSettings]:
+        return {sid.toString(): settings for sid in settings.getSessions()}
+
+    def _release_stranded(self, settings: dict[str, fix.SessionSettings]) -> None:
+        """Exactly once outbound: the client and venue events journaled after the release
+        mark that no session's message store holds (committed, then the process died before
+        QuickFIX took them) are handed to QuickFIX now, in journal order, before any session
+        connects; a counterparty keeping its sequence numbers gets them as the gap it asks
+        for at logon (fix/release_recovery.py)."""
+        rows = journal_after(self.engine, self.writer.released, RELEASED_KINDS)
+        if not rows:
+            return
+        events = [event_from_payload(kind, payload) for _, kind, payload in rows]
+        session_of = {id(e): self.dispatcher.session_of(e) for e in events}
+        pg = self.engine if self.config.gateway.message_store == "postgresql" else None
+        sent: dict[str, set[release_recovery.Signature]] = {}
+        for key in set(session_of.values()):
+            if key not in settings:
+                continue
+            raw = release_recovery.stored_messages(
+                self.registry.session_id(key), settings[key], pg, len(events) + 10_000
+            )
+            sent[key] = {sig for m in raw if (sig := release_recovery.signature(m))}
+        stranded = release_recovery.unsent(events, session_of, sent)
+        if stranded:
+            self.dispatcher.dispatch(stranded)
+            for key in sorted({session_of[id(e)] for e in stranded}):
+                count = sum(1 for e in stranded if session_of[id(e)] == key)
+                self.writer.record(
+                    "release.recovered",
+                    f"{count} messages journaled before the restart but never sent were "
+                    "handed to the session again",
+                    key,
+                )
+            log.warning("release_recovered", messages=len(stranded), journaled=len(events))
+        self.writer.mark_released()
 
     def _session_clients(self) -> dict[str, ClientConfig | None]:
         """Each client session's record in config/clients.toml (None: it has none), keyed

@@ -34,6 +34,7 @@ from qtinfra.domain.events import (
     ChildCancelSent,
     ChildOrderSent,
     ChildStatusSent,
+    Event,
     ExecutionReport,
     SessionRejected,
 )
@@ -615,6 +616,25 @@ def encode_session_reject(ev: SessionRejected) -> fix.Message:
     add(f"373={ev.reason}")
     add(f"58={_text(ev.text)}")
     return _message("3", body)
+
+
+def encode_event(event: Event, session: str) -> fix.Message | None:
+    """The FIX message an event becomes on `session` (None: the event is not sent)."""
+    if isinstance(event, ExecutionReport):
+        return encode_execution_report(event, session.startswith("FIX.4.4"))
+    if isinstance(event, ChildOrderSent):
+        return encode_child_new(event)
+    if isinstance(event, ChildCancelSent):
+        return encode_child_cancel(event)
+    if isinstance(event, ChildStatusSent):
+        return encode_child_status(event)
+    if isinstance(event, CancelRejected):
+        return encode_cancel_reject(event)
+    if isinstance(event, BusinessRejected):
+        return encode_business_reject(event)
+    if isinstance(event, SessionRejected):
+        return encode_session_reject(event)
+    return None
 
 
 # -- to and from venues ----------------------------------------------------------------------

@@ -13,9 +13,6 @@ import structlog
 from qtinfra.domain.events import (
     BusinessRejected,
     CancelRejected,
-    ChildCancelSent,
-    ChildOrderSent,
-    ChildStatusSent,
     Event,
     ExecutionReport,
     SessionRejected,
@@ -71,32 +68,29 @@ class Dispatcher:
         except Exception:
             log.exception("dispatch_failure_not_recorded")
 
+    def session_of(self, event: Event) -> str:
+        """The session an event is sent on: the client's, or its venue's."""
+        venue = getattr(event, "venue", None)
+        if venue is not None:
+            return self.venue_sessions[venue]
+        return str(getattr(event, "session", ""))
+
     def _one(self, event: Event) -> None:
-        registry = self.registry
+        session = self.session_of(event)
+        msg = codec.encode_event(event, session)
+        if msg is None:
+            return
+        self._send(msg, self.registry.session_id(session))
         if isinstance(event, ExecutionReport):
-            msg = codec.encode_execution_report(event, event.session.startswith("FIX.4.4"))
-            self._send(msg, registry.session_id(event.session))
             if event.exec_type is ExecType.TRADE:
                 EXECUTIONS.labels(event.last_mkt or "").inc()
             elif event.exec_type is ExecType.NEW:
                 self._orders.labels(event.session).inc()
             elif event.exec_type is ExecType.REJECTED:
                 self._reject_order.inc()
-        elif isinstance(event, ChildOrderSent):
-            msg = codec.encode_child_new(event)
-            self._send(msg, registry.session_id(self.venue_sessions[event.venue]))
-        elif isinstance(event, ChildCancelSent):
-            msg = codec.encode_child_cancel(event)
-            self._send(msg, registry.session_id(self.venue_sessions[event.venue]))
-        elif isinstance(event, ChildStatusSent):
-            msg = codec.encode_child_status(event)
-            self._send(msg, registry.session_id(self.venue_sessions[event.venue]))
         elif isinstance(event, CancelRejected):
-            self._send(codec.encode_cancel_reject(event), registry.session_id(event.session))
             self._reject_cancel.inc()
         elif isinstance(event, BusinessRejected):
-            self._send(codec.encode_business_reject(event), registry.session_id(event.session))
             self._reject_business.inc()
         elif isinstance(event, SessionRejected):
-            self._send(codec.encode_session_reject(event), registry.session_id(event.session))
             self._reject_session.inc()

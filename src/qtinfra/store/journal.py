@@ -46,6 +46,7 @@ from qtinfra.store.models import (
     ClOrdIdRow,
     ExecutionRow,
     JournalCheckpointRow,
+    JournalReleaseRow,
     JournalRow,
     OrderRow,
 )
@@ -277,6 +278,7 @@ _JOURNAL_INSERT = (
     "INSERT INTO journal (seq, ts, kind, session, order_id, payload, prev_hash, hash) "
     "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m})"
 )
+_RELEASE_UPDATE = "UPDATE journal_release SET seq = {m} WHERE id = 1"
 _CHECKPOINT_INSERT = (
     "INSERT INTO journal_checkpoints (seq, hash, ts, key_id, signature) "
     "VALUES ({m}, {m}, {m}, {m}, {m})"
@@ -313,6 +315,11 @@ class JournalWriter:
         self.rows_written = 0
         self._raw: Any = None
         self._sqlite = False
+        self._released = 0  # the release mark as committed (journal_release.seq)
+        self._release_to = 0  # what the next commit writes: every event up to it was sent
+        self.release_floor: int | None = None
+        """While events committed before a crash are still waiting to be sent (at their
+        session's logon), the mark stays below the first of them."""
         self.fault: Callable[[str, list[dict[str, Any]]], None] | None = None
         """Test-only fault injection (gateway/faults): called with "before-commit" and
         "after-commit" and the rows of each group commit."""
@@ -354,6 +361,20 @@ class JournalWriter:
         StorageError."""
         if self._head is None:
             self._head = self._load_head(None)
+        with self.engine.connect() as conn:
+            mark = conn.execute(select(JournalReleaseRow.seq).where(JournalReleaseRow.id == 1))
+            self._released = self._release_to = int(mark.scalar() or 0)
+
+    def mark_released(self) -> None:
+        """Everything journaled so far is with QuickFIX: the next commit moves the release
+        mark to the head."""
+        if self._head is not None:
+            self._release_to = max(self._release_to, self._head[0])
+
+    @property
+    def released(self) -> int:
+        """The release mark as committed: every event journaled up to it was sent."""
+        return self._released
 
     def request_checkpoint(self) -> None:
         """Any thread: sign the chain head at the next commit (or the next write call,
@@ -484,6 +505,9 @@ class JournalWriter:
                     cursor.executemany(_JOURNAL_INSERT.format(m=mark), params)
                     head = (seq, last)
                 signed = self._checkpoint(cursor, mark, head)
+                release_to = self._release_mark()
+                if release_to > self._released:
+                    cursor.execute(_RELEASE_UPDATE.format(m=mark), (release_to,))
                 write = self._writer(cursor)
                 write(_ORDERS, [r for b in batches for r in b.new_orders], update=False)
                 write(_ORDERS, [r for b in batches for r in b.changed_orders], update=True)
@@ -498,6 +522,7 @@ class JournalWriter:
             finally:
                 cursor.close()
             self._head = head
+            self._released = max(self._released, release_to)
             if signed:
                 self._signed_seq = head[0]
                 self._checkpoint_due = False
@@ -522,6 +547,12 @@ class JournalWriter:
                     batch.release()
                 except Exception:
                     log.exception("release_failed")
+        # Everything up to the head is now with QuickFIX (or was never to be sent).
+        self._release_to = head[0]
+
+    def _release_mark(self) -> int:
+        floor = self.release_floor
+        return self._release_to if floor is None else min(self._release_to, floor)
 
     def _checkpoint(self, cursor: Any, mark: str, head: tuple[int, str]) -> bool:
         """Insert a signed checkpoint of `head` when one is due; returns whether it did."""
@@ -546,9 +577,9 @@ class JournalWriter:
         return self._raw
 
     def close(self) -> None:
-        """Sign the chain head if it moved since the last checkpoint, then let go of the
-        connection."""
-        if self.failed is None and self._unsigned():
+        """Sign the chain head if it moved since the last checkpoint (and record how far
+        the events were released), then let go of the connection."""
+        if self.failed is None and (self._unsigned() or self._release_mark() > self._released):
             self._checkpoint_due = True
             self._commit([])
         if self._raw is not None:

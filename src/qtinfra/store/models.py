@@ -154,6 +154,18 @@ class JournalCheckpointRow(Base):
     signature: Mapped[str] = mapped_column(String(128), nullable=False)
 
 
+class JournalReleaseRow(Base):
+    """How far the journal's events have been released (sent to their sessions): the seq
+    of the last journal row whose batch was handed to QuickFIX. One row (id 1), moved in
+    the group commit after the release; at start, the client and venue events after it
+    that QuickFIX's message store does not hold are sent (gateway/recovery)."""
+
+    __tablename__ = "journal_release"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
 class Rts22ReportedRow(Base):
     """A record put in an RTS 22 transaction report file (migration 0005): TxId, the trading
     day of the file, the SHA-256 of the canonical New record (for a CANC, of the New it

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -188,8 +188,9 @@ def first_journal_day(engine: Engine) -> date | None:
 def last_inbound_seq(engine: Engine, session: str, window: int = 500) -> int | None:
     """The highest MsgSeqNum (34) among the inbound messages of `session` the journal holds
     since the session's latest Logon (None: it holds none). Frames whose CheckSum does not
-    verify (QuickFIX discarded them) do not count; neither does anything before the
-    window's last `window` inbound rows."""
+    verify (QuickFIX discarded them) do not count, except those journaled with a secret
+    masked (a Logon: its CheckSum was over the password); neither does anything before
+    the last `window` inbound rows."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(JournalRow.payload)
@@ -200,7 +201,7 @@ def last_inbound_seq(engine: Engine, session: str, window: int = 500) -> int | N
         best: int | None = None
         for payload in rows:
             raw = wire_bytes(payload)
-            if not checksum_ok(raw):
+            if not checksum_ok(raw) and b"=*****\x01" not in raw:
                 continue
             seq = _field(raw, b"34")
             if seq is not None and seq.isdigit():
@@ -226,3 +227,14 @@ def _field(raw: bytes, tag: bytes) -> bytes | None:
     start += len(tag) + 2
     end = raw.find(b"\x01", start)
     return raw[start:end] if end >= 0 else None
+
+
+def journal_after(engine: Engine, seq: int, kinds: Iterable[str]) -> list[tuple[int, str, str]]:
+    """(seq, kind, payload) of the journal rows after `seq` of the given kinds, in order."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JournalRow.seq, JournalRow.kind, JournalRow.payload)
+            .where(JournalRow.seq > seq, JournalRow.kind.in_(list(kinds)))
+            .order_by(JournalRow.seq)
+        ).all()
+    return [(int(r.seq), str(r.kind), str(r.payload)) for r in rows]
