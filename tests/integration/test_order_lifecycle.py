@@ -167,20 +167,18 @@ def test_replace_changes_quantity_and_price(client: BuySideClient) -> None:
     assert (done[11], done[41], done[38]) == (cxl, rpl, "200")
 
 
-def test_replace_below_cum_qty_is_rejected_and_order_keeps_working(client: BuySideClient) -> None:
+def test_replace_below_cum_qty_ends_the_order_filled_at_its_cum_qty(client: BuySideClient) -> None:
+    # FIX 4.4 Vol 4 D.11/D.12: a replace to a quantity at or below CumQty asks for the rest
+    # to be cancelled; the order is Replaced with OrderQty = CumQty and is Filled.
     cl = client.new_order("AAPL", "1", 3000, D("190.02"))
-    msgs = messages_until(client, lambda m: m.get(150) == "F")
-    msgs += quiet(client, 1.0)
-    cum = D([m for m in msgs if m.get(150) == "F"][-1][14])
+    messages_until(client, lambda m: m.get(150) == "F")
     rpl = client.replace(cl, "AAPL", "1", 1, D("190.02"))
-    reject = messages_until(client, lambda m: m.get(35) == "9")[-1]
-    assert (reject[11], reject[41], reject[434]) == (rpl, cl, "2")
-    assert "below CumQty" in reject[58]
-    client.status(cl, "AAPL", "1")
-    status = messages_until(client, lambda m: m.get(150) == "I")[-1]
-    assert status[39] in ("1", "0") and D(status[14]) >= cum and status[38] == "3000"
-    client.cancel(cl, "AAPL", "1", 3000)
-    messages_until(client, lambda m: m.get(39) == "4")
+    msgs = messages_until(client, lambda m: m.get(150) == "5", timeout=15)
+    assert not [m for m in msgs if m.get(35) == "9"]
+    done = msgs[-1]
+    assert (done[11], done[41], done[39], done[151]) == (rpl, cl, "2", "0")
+    assert done[38] == done[14] and D(done[14]) >= 1
+    assert not [m for m in quiet(client, 1.0) if m.get(150) in ("0", "F")]  # nothing re-routed
 
 
 def test_cancel_of_filled_order_is_rejected_too_late(client: BuySideClient) -> None:
@@ -216,10 +214,56 @@ def test_cancel_and_replace_of_unknown_order_are_rejected(client: BuySideClient)
 
 
 def test_status_of_unknown_order(client: BuySideClient) -> None:
-    client.status("NO-SUCH-ORDER", "AAPL", "1")
+    client.status("NO-SUCH-ORDER", "AAPL", "1", status_req_id="Q-1")
     msg = client.next_message()
-    assert (msg[35], msg[150], msg[39], msg[11]) == ("8", "I", "8", "NO-SUCH-ORDER")
+    assert (msg[35], msg[150], msg[39], msg[11], msg[37], msg[103]) == (
+        "8",
+        "I",
+        "8",
+        "NO-SUCH-ORDER",
+        "NONE",
+        "5",
+    )
     assert "unknown order" in msg[58]
+    assert msg[790] == "Q-1"
+    assert not ({38, 40, 44, 59} & msg.keys())  # no order terms invented
+
+
+def test_status_request_echoes_ord_status_req_id(client: BuySideClient) -> None:
+    cl = rest(client)
+    client.status(cl, "AAPL", "1", status_req_id="Q-2")
+    msg = client.next_message()
+    assert (msg[150], msg[39], msg[11], msg[790]) == ("I", "0", cl, "Q-2")
+    assert 41 not in msg  # OrigClOrdID only on reports answering a cancel or replace
+    client.cancel(cl, "AAPL", "1", 100)
+    messages_until(client, lambda m: m.get(39) == "4")
+
+
+def test_poss_resend_of_a_known_order_is_answered_with_its_state(client: BuySideClient) -> None:
+    cl = rest(client)
+    # PossResend (97=Y, FIX 4.4 Vol 2): an application-level duplicate check.
+    client.new_order("AAPL", "1", 100, D("180"), cl_ord_id=cl, extra={97: "Y"})
+    msg = client.next_message()
+    assert (msg[11], msg[150], msg[39], msg[38]) == (cl, "I", "0", "100")
+    client.cancel(cl, "AAPL", "1", 100)
+    messages_until(client, lambda m: m.get(39) == "4")
+
+
+def test_fix50sp2_status_and_cancel_by_order_id_alone(deployment: Deployment) -> None:
+    client = deployment.client("CLIENT2")
+    try:
+        cl = rest(client)
+        client.status(cl, "AAPL", "1")
+        order_id = client.next_message()[37]
+        client.status(None, "AAPL", "1", order_id=order_id)
+        status = client.next_message()
+        assert (status[150], status[39], status[37], status[11]) == ("I", "0", order_id, cl)
+        cxl = client.cancel(None, "AAPL", "1", 100, order_id=order_id)
+        done = messages_until(client, lambda m: m.get(39) == "4")[-1]
+        assert (done[11], done[41], done[37]) == (cxl, cl, order_id)
+    finally:
+        client.stop()
+        deployment.clients.remove(client)
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -315,7 +359,16 @@ def test_duplicate_cl_ord_id_is_rejected_and_original_keeps_working(client: BuyS
     cl = rest(client)
     client.new_order("AAPL", "1", 5, D("180"), cl_ord_id=cl)
     dup = client.next_message()
-    assert (dup[11], dup[39], dup[103]) == (cl, "8", "6")
+    # FIX 4.4 Vol 4 F.1.b: ExecType Rejected, OrdRejReason 6, with the status and quantities
+    # of the order the ClOrdID names, not a reject of that order.
+    assert (dup[11], dup[150], dup[39], dup[103], dup[38], dup[151]) == (
+        cl,
+        "8",
+        "0",
+        "6",
+        "100",
+        "100",
+    )
     assert "duplicate ClOrdID" in dup[58]
     client.status(cl, "AAPL", "1")
     status = client.next_message()

@@ -812,6 +812,7 @@ def test_kill_switch_cancels_open_orders_at_the_venues_halts_and_resumes(
             msg = trader.report(cl, "4", timeout=5)
             assert (msg[39], msg[151], msg[14]) == ("4", "0", "0"), msg
             assert msg[58] == f"kill switch: {reason}"
+            assert msg[378] == "4" and 41 not in msg  # unsolicited: broker option
             canceled.append(parse_time(msg[60]))
         # How fast it took effect, by the gateway's clock (same machine): from the state
         # change it journaled to the last Canceled report, and from the CLI call.

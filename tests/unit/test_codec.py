@@ -206,7 +206,11 @@ def test_cancel_without_orig_clordid_becomes_a_cancel_reject_input() -> None:
     msg = message("F", {11: "C2", 55: "AAPL", 54: "1"})
     cmd = codec.decode_cancel(msg, SESSION)
     assert isinstance(cmd, RejectInput)
-    assert (cmd.kind, cmd.text, cmd.cl_ord_id) == ("cancel", "OrigClOrdID (41) is required", "C2")
+    assert (cmd.kind, cmd.text, cmd.cl_ord_id) == (
+        "cancel",
+        "OrigClOrdID (41) or OrderID (37) is required",
+        "C2",
+    )
 
 
 def test_replace_request_decodes() -> None:

@@ -296,16 +296,18 @@ def test_order_larger_than_the_best_venue_is_split_with_one_child_per_venue() ->
     assert sum(c.quantity for c in children) == D(100)
 
 
-def test_duplicate_clordid_is_rejected_with_reason_6_and_not_booked() -> None:
+def test_duplicate_clordid_is_rejected_with_the_existing_orders_status_and_not_booked() -> None:
+    # FIX 4.4 Vol 4 F.1.b: ExecType Rejected, OrdRejReason 6, OrdStatus and quantities of
+    # the order the ClOrdID already names (so the client keeps that order as it is).
     m = make_manager()
     placed(m)
     m.handle(new("C1", quantity="50"))
     out = m.take_outbox()
     er = one_report(out)
-    assert (er.exec_type, er.ord_status) == (ExecType.REJECTED, OrdStatus.REJECTED)
+    assert (er.exec_type, er.ord_status) == (ExecType.REJECTED, OrdStatus.NEW)
     assert er.ord_rej_reason is OrdRejReason.DUPLICATE_ORDER
-    assert er.order_id == NONE_ID
-    assert er.text == "duplicate ClOrdID C1 on this session"
+    assert (er.order_id, er.cl_ord_id, er.order_qty, er.leaves_qty) == ("QT1", "C1", D(100), D(100))
+    assert er.text is not None and er.text.startswith("duplicate ClOrdID C1 on this session")
     assert sent(out) == []
     assert not out.orders and not out.cl_ord_ids
     assert len(m.orders) == 1
@@ -569,9 +571,11 @@ def test_fill_completing_the_order_during_a_cancel_rejects_the_cancel_too_late()
     m.take_outbox()
     out = fill(m, child.child_id, "60", "190.00")
     er = one_report(out)
+    # OrdStatus precedence (FIX 4.4 Vol 4): Pending Cancel over Filled on the fill's report;
+    # the cancel is then refused and the reject says Filled.
     assert (er.exec_type, er.ord_status, er.cum_qty, er.leaves_qty) == (
         ExecType.TRADE,
-        OrdStatus.FILLED,
+        OrdStatus.PENDING_CANCEL,
         D(100),
         D(0),
     )
@@ -731,43 +735,43 @@ def test_replace_cancels_children_then_reroutes_new_leaves_at_the_new_price() ->
     assert out.orders["QT1"].quantity == D(150)
 
 
-def test_replace_below_cum_qty_is_refused_and_the_order_is_untouched() -> None:
+def test_replace_below_cum_qty_ends_the_order_filled_at_cum_qty() -> None:
+    # FIX 4.4 Vol 4 (D.11/D.12): the replace asks for the rest to be cancelled; the order is
+    # replaced to OrderQty = CumQty and is Filled, nothing is left working.
     m = make_manager()
     _, [child] = placed(m)
     fill(m, child.child_id, "40", "190.00")
     m.handle(replace("30", "190.00"))
     out = m.take_outbox()
-    [rej] = cancel_rejects(out)
-    assert (rej.reason, rej.response_to, rej.ord_status) == (
-        CxlRejReason.OTHER,
-        CxlRejResponseTo.REPLACE,
-        OrdStatus.PARTIALLY_FILLED,
+    assert not cancel_rejects(out) and len(cancels_sent(out)) == 1
+    er = one_report(venue_canceled(m, child.child_id))
+    assert (er.exec_type, er.ord_status, er.order_qty, er.cum_qty, er.leaves_qty) == (
+        ExecType.REPLACED,
+        OrdStatus.FILLED,
+        D(40),
+        D(40),
+        D(0),
     )
-    assert rej.text == "OrderQty 30 is below CumQty 40"
-    assert cancels_sent(out) == [] and not out.cl_ord_ids
-    assert (m.orders["QT1"].quantity, m.orders["QT1"].status) == (
-        D(100),
-        OrdStatus.PARTIALLY_FILLED,
-    )
+    assert (er.cl_ord_id, er.orig_cl_ord_id) == ("C2", "C1")
 
 
-def test_replace_refused_when_fills_during_the_replace_overtake_the_new_quantity() -> None:
+def test_fills_overtaking_a_pending_replace_end_the_order_filled_and_nothing_is_rerouted() -> None:
     m = make_manager()
     _, [child] = placed(m)
     m.handle(replace("50", "190.00"))
     m.take_outbox()
     fill(m, child.child_id, "60", "190.00")
     out = venue_canceled(m, child.child_id)
-    [rej] = cancel_rejects(out)
-    assert (rej.reason, rej.response_to) == (
-        CxlRejReason.TOO_LATE_TO_CANCEL,
-        CxlRejResponseTo.REPLACE,
+    assert not cancel_rejects(out)
+    er = one_report(out)
+    assert (er.exec_type, er.ord_status, er.order_qty, er.leaves_qty) == (
+        ExecType.REPLACED,
+        OrdStatus.FILLED,
+        D(60),
+        D(0),
     )
-    assert rej.text.startswith("too late to replace")
-    # The order keeps its old terms and the rest is routed again.
-    assert m.orders["QT1"].quantity == D(100)
-    [again] = sent(out)
-    assert again.quantity == D(40)
+    # Never the remainder re-routed at the old price.
+    assert sent(out) == []
 
 
 def test_replace_to_cum_qty_fills_the_order() -> None:
@@ -921,13 +925,29 @@ def test_status_request_by_order_id_finds_the_order() -> None:
 def test_status_request_for_an_unknown_order_says_unknown_order() -> None:
     m = make_manager()
     placed(m)
-    m.handle(StatusRequest(S2, "C1", "QT1", "AAPL", Side.BUY))  # other session's order
+    m.handle(StatusRequest(S2, "C1", "QT1", "AAPL", Side.BUY, "R7"))  # other session's order
     er = one_report(m.take_outbox())
     assert (er.exec_type, er.ord_status, er.ord_rej_reason, er.text) == (
         ExecType.ORDER_STATUS,
         OrdStatus.REJECTED,
         OrdRejReason.UNKNOWN_ORDER,
-        "unknown order",
+        "unknown order: ClOrdID C1 OrderID QT1",
+    )
+    # Nothing invented: OrderID NONE, no order terms; OrdStatusReqID echoed.
+    assert (er.order_id, er.ord_type, er.time_in_force, er.order_qty) == (NONE_ID, None, None, None)
+    assert er.ord_status_req_id == "R7"
+
+
+def test_status_request_by_order_id_alone_is_answered_with_the_orders_state() -> None:
+    m = make_manager()
+    placed(m)
+    m.handle(StatusRequest(S1, None, "QT1", "AAPL", Side.BUY, "R8"))
+    er = one_report(m.take_outbox())
+    assert (er.exec_type, er.ord_status, er.cl_ord_id, er.ord_status_req_id) == (
+        ExecType.ORDER_STATUS,
+        OrdStatus.NEW,
+        "C1",
+        "R8",
     )
 
 

@@ -54,7 +54,7 @@ class CancelOrder:
 
     session: str
     cl_ord_id: str
-    orig_cl_ord_id: str
+    orig_cl_ord_id: str | None  # None: named by OrderID alone (FIX 5.0SP2)
     order_id: str | None
     symbol: str | None
     side: Side
@@ -68,7 +68,7 @@ class ReplaceOrder:
 
     session: str
     cl_ord_id: str
-    orig_cl_ord_id: str
+    orig_cl_ord_id: str | None  # None: named by OrderID alone (FIX 5.0SP2)
     order_id: str | None
     symbol: str | None
     side: Side
@@ -84,13 +84,14 @@ class ReplaceOrder:
 
 @dataclass(frozen=True, slots=True)
 class StatusRequest:
-    """OrderStatusRequest (H)."""
+    """OrderStatusRequest (H), by ClOrdID or (FIX 5.0SP2) by OrderID alone."""
 
     session: str
-    cl_ord_id: str
+    cl_ord_id: str | None
     order_id: str | None
     symbol: str | None
     side: Side
+    status_req_id: str | None = None  # OrdStatusReqID (790), echoed on the answer
 
 
 @dataclass(frozen=True, slots=True)

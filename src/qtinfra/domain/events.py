@@ -34,9 +34,9 @@ class ExecutionReport:
     symbol: str
     isin: str | None
     side: Side
-    ord_type: OrdType
-    time_in_force: TimeInForce
-    order_qty: Decimal
+    ord_type: OrdType | None  # None only on the status answer for an unknown order
+    time_in_force: TimeInForce | None
+    order_qty: Decimal | None
     price: Decimal | None
     cum_qty: Decimal
     leaves_qty: Decimal
@@ -54,6 +54,21 @@ class ExecutionReport:
     executing_trader: Party | None = None
     order_capacity: str | None = None
     ex_destination: str | None = None
+    exec_restatement_reason: str | None = None
+    """ExecRestatementReason (378) on an unsolicited cancel or expiry: 4 broker option
+    (the kill switch), 7 cancel on system failure (no venue left), 8 market option (the
+    venue cancelled, or its trading day ended)."""
+    ord_status_req_id: str | None = None
+    """OrdStatusReqID (790) echoed on the answer to an OrderStatusRequest that had one."""
+
+    @property
+    def event_of(self) -> str | None:
+        """The order this report is an event of, for the journal's index. None for a
+        refused request that only names an order: a duplicate ClOrdID answered with the
+        existing order's status (ExecType Rejected, OrdStatus not Rejected)."""
+        if self.exec_type is ExecType.REJECTED and self.ord_status is not OrdStatus.REJECTED:
+            return None
+        return self.order_id
 
 
 @dataclass(frozen=True, slots=True)

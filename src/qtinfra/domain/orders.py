@@ -124,7 +124,10 @@ class Order:
 
     def fill(self, quantity: Decimal, price: Decimal) -> None:
         """A venue execution. A fill during a pending cancel/replace keeps the pending
-        status unless it completes the order (FIX 4.4 Vol 4, OrdStatus precedence)."""
+        status, even one that completes the order: Pending Cancel and Pending Replace take
+        precedence over Filled (FIX 4.4 Vol 4, OrdStatus precedence); the pending request
+        is then answered (too late to cancel; a replace at or below CumQty ends the order
+        Filled)."""
         self._require(_LIVE, "fill")
         if quantity <= 0:
             raise InvalidTransition(f"order {self.order_id}: fill quantity {quantity} must be > 0")
@@ -134,7 +137,7 @@ class Order:
             )
         self.cum_qty += quantity
         self.notional += quantity * price
-        if self.cum_qty == self.quantity or self.pending is None:
+        if self.pending is None:
             self.status = self._settled_status()
 
     def request_cancel(self, cl_ord_id: str) -> None:
@@ -144,14 +147,12 @@ class Order:
         self.status = OrdStatus.PENDING_CANCEL
 
     def request_replace(self, cl_ord_id: str, quantity: Decimal, price: Decimal | None) -> None:
-        """New/PartiallyFilled -> PendingReplace. A quantity below CumQty is refused."""
+        """New/PartiallyFilled -> PendingReplace. A quantity at or below CumQty asks for the
+        rest to be cancelled: the replace ends the order Filled at OrderQty = CumQty (FIX
+        4.4 Vol 4, D.11 and D.12)."""
         self._require({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED}, "replace")
         if quantity <= 0:
             raise InvalidTransition(f"order {self.order_id}: new OrderQty {quantity} must be > 0")
-        if quantity < self.cum_qty:
-            raise InvalidTransition(
-                f"order {self.order_id}: new OrderQty {quantity} is below CumQty {self.cum_qty}"
-            )
         self.pending = PendingChange(ChangeKind.REPLACE, cl_ord_id, quantity, price)
         self.status = OrdStatus.PENDING_REPLACE
 
@@ -173,17 +174,14 @@ class Order:
         self.status = OrdStatus.CANCELED
 
     def confirm_replace(self) -> None:
-        """PendingReplace -> New/PartiallyFilled/Filled with the new quantity and price."""
+        """PendingReplace -> New/PartiallyFilled/Filled with the new quantity and price; a
+        new quantity at or below CumQty (asked for, or overtaken by fills while pending)
+        becomes CumQty and the order is Filled (FIX 4.4 Vol 4, D.11/D.12)."""
         self._require({OrdStatus.PENDING_REPLACE}, "confirm replace")
         change = self.pending
         assert change is not None and change.quantity is not None
-        if change.quantity < self.cum_qty:
-            raise InvalidTransition(
-                f"order {self.order_id}: new OrderQty {change.quantity} is below CumQty "
-                f"{self.cum_qty}"
-            )
         self.orig_cl_ord_id, self.cl_ord_id = self.cl_ord_id, change.cl_ord_id
-        self.quantity = change.quantity
+        self.quantity = max(change.quantity, self.cum_qty)
         self.price = change.price
         self.pending = None
         self.status = self._settled_status()

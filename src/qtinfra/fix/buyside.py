@@ -279,17 +279,22 @@ class BuySideClient:
 
     def cancel(
         self,
-        orig_cl_ord_id: str,
+        orig_cl_ord_id: str | None,
         symbol: str,
         side: str,
         quantity: Decimal | str | int,
         cl_ord_id: str | None = None,
+        order_id: str | None = None,
     ) -> str:
+        """OrderCancelRequest by OrigClOrdID, or (FIX 5.0SP2) by OrderID alone."""
         cl_ord_id = cl_ord_id or self.next_cl_ord_id()
         msg = fix.Message()
         msg.getHeader().setField(35, "F")
         msg.setField(11, cl_ord_id)
-        msg.setField(41, orig_cl_ord_id)
+        if orig_cl_ord_id is not None:
+            msg.setField(41, orig_cl_ord_id)
+        if order_id is not None:
+            msg.setField(37, order_id)
         msg.setField(55, symbol)
         msg.setField(54, side)
         msg.setField(38, fmt_decimal(Decimal(quantity)))
@@ -325,10 +330,24 @@ class BuySideClient:
         self.send(msg)
         return cl_ord_id
 
-    def status(self, cl_ord_id: str, symbol: str, side: str) -> None:
+    def status(
+        self,
+        cl_ord_id: str | None,
+        symbol: str,
+        side: str,
+        *,
+        order_id: str | None = None,
+        status_req_id: str | None = None,
+    ) -> None:
+        """OrderStatusRequest by ClOrdID, or (FIX 5.0SP2) by OrderID alone."""
         msg = fix.Message()
         msg.getHeader().setField(35, "H")
-        msg.setField(11, cl_ord_id)
+        if cl_ord_id is not None:
+            msg.setField(11, cl_ord_id)
+        if order_id is not None:
+            msg.setField(37, order_id)
+        if status_req_id is not None:
+            msg.setField(790, status_req_id)
         msg.setField(55, symbol)
         msg.setField(54, side)
         self.send(msg)

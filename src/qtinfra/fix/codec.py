@@ -294,7 +294,10 @@ def _party(entry: Fields) -> Party:
 
 
 def _poss_dup(f: Fields) -> bool:
-    return f.get(43) == "Y"
+    """A possible duplicate: a session retransmission (PossDupFlag 43) or an
+    application-level resend (PossResend 97, FIX 4.4 Vol 2); either is answered with the
+    order's current state when its ClOrdID is known, never booked twice."""
+    return f.get(43) == "Y" or f.get(97) == "Y"
 
 
 def decode_client(msg: fix.Message, session: str) -> Command:
@@ -383,7 +386,7 @@ def _decode_cancel(f: Fields, session: str) -> CancelOrder | RejectInput:
         return CancelOrder(
             session=session,
             cl_ord_id=cl_ord_id,
-            orig_cl_ord_id=_need(f, 41, "OrigClOrdID"),
+            orig_cl_ord_id=_orig_cl_ord_id(f),
             order_id=_get(f, 37),
             symbol=_instrument(f)[0],
             side=_side(f),
@@ -407,7 +410,7 @@ def _decode_replace(f: Fields, pairs: list[Field], session: str) -> ReplaceOrder
         return ReplaceOrder(
             session=session,
             cl_ord_id=cl_ord_id,
-            orig_cl_ord_id=_need(f, 41, "OrigClOrdID"),
+            orig_cl_ord_id=_orig_cl_ord_id(f),
             order_id=_get(f, 37),
             symbol=_instrument(f)[0],
             side=_side(f),
@@ -428,17 +431,27 @@ def decode_status(msg: fix.Message, session: str) -> StatusRequest | RejectInput
     return _decode_status(fields(msg), session)
 
 
+def _orig_cl_ord_id(f: Fields) -> str | None:
+    """OrigClOrdID (41); FIX 5.0SP2 lets a cancel or replace name the order by OrderID (37)
+    alone (the FIX 4.4 dictionary requires 41, so QuickFIX refuses it missing there)."""
+    orig = _get(f, 41)
+    if orig is None and _get(f, 37) is None:
+        raise DecodeError("OrigClOrdID (41) or OrderID (37) is required")
+    return orig
+
+
 def _decode_status(f: Fields, session: str) -> StatusRequest | RejectInput:
     cl_ord_id = _get(f, 11)
     try:
-        if cl_ord_id is None:
-            raise DecodeError("ClOrdID (11) is required")
+        if cl_ord_id is None and _get(f, 37) is None:
+            raise DecodeError("ClOrdID (11) or OrderID (37) is required")
         return StatusRequest(
             session=session,
             cl_ord_id=cl_ord_id,
             order_id=_get(f, 37),
             symbol=_instrument(f)[0],
             side=_side(f),
+            status_req_id=_get(f, 790),
         )
     except DecodeError as exc:
         return _reject_input(f, session, "business", str(exc), cl_ord_id, reason="0")
@@ -549,11 +562,14 @@ def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Mes
         add(f"48={ev.isin}")
         add(f"22={ISIN_SOURCE}")
     add(f"54={ev.side.value}")
-    add(f"38={fmt_decimal(ev.order_qty)}")
-    add(f"40={ev.ord_type.value}")
+    if ev.order_qty is not None:
+        add(f"38={fmt_decimal(ev.order_qty)}")
+    if ev.ord_type is not None:
+        add(f"40={ev.ord_type.value}")
     if ev.price is not None:
         add(f"44={fmt_decimal(ev.price)}")
-    add(f"59={ev.time_in_force.value}")
+    if ev.time_in_force is not None:
+        add(f"59={ev.time_in_force.value}")
     if ev.currency is not None:
         add(f"15={ev.currency}")
     if ev.last_qty is not None:
@@ -566,7 +582,13 @@ def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Mes
     add(f"14={fmt_decimal(ev.cum_qty)}")
     add(f"6={fmt_decimal(ev.avg_px)}")
     add(f"60={fmt_time(ev.transact_time)}")
-    if ev.ord_rej_reason is not None and ev.ord_status is OrdStatus.REJECTED:
+    if ev.exec_restatement_reason is not None:
+        add(f"378={ev.exec_restatement_reason}")
+    if ev.ord_status_req_id is not None:
+        add(f"790={ev.ord_status_req_id}")
+    if ev.ord_rej_reason is not None and (
+        ev.ord_status is OrdStatus.REJECTED or ev.exec_type is ExecType.REJECTED
+    ):
         reason = ev.ord_rej_reason.value
         if fix44 and reason not in _FIX44_ORD_REJ_REASONS:
             reason = "99"  # 16 and 18 exist from FIX 5.0 on; the Text says which check failed

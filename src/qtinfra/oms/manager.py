@@ -132,6 +132,12 @@ class Outbox:
         )
 
 
+# ExecRestatementReason (378) of unsolicited cancels and expiries (FIX 4.4).
+BROKER_OPTION = "4"  # the kill switch
+SYSTEM_FAILURE = "7"  # no venue is left to work the order
+MARKET_OPTION = "8"  # the venue's close
+
+
 class OrderManager:
     """Applies client and venue commands to order state; see the module docstring."""
 
@@ -393,14 +399,22 @@ class OrderManager:
         exec_id: str | None = None,
         ord_rej_reason: OrdRejReason | None = None,
         order_data: bool = False,
+        with_orig: bool = False,
+        restatement: str | None = None,
+        cl_ord_id: str | None = None,
+        status_req_id: str | None = None,
     ) -> ExecutionReport:
         """order_data: carry the order's MiFID II data (on New and Replaced, so the journal
-        holds what the reports need)."""
+        holds what the reports need). with_orig: the report answers a cancel or replace, so
+        it carries OrigClOrdID (41); no other report does (FIX 4.4 Vol 4 matrices).
+        restatement: ExecRestatementReason (378) of an unsolicited cancel. cl_ord_id: the
+        ClOrdID the report answers, when not the order's own (a duplicate, a status request
+        by an earlier ClOrdID). status_req_id: OrdStatusReqID (790) to echo."""
         report = ExecutionReport(
             session=order.session,
             order_id=order.order_id,
-            cl_ord_id=order.cl_ord_id,
-            orig_cl_ord_id=order.orig_cl_ord_id,
+            cl_ord_id=cl_ord_id or order.cl_ord_id,
+            orig_cl_ord_id=order.orig_cl_ord_id if with_orig else None,
             exec_id=exec_id or self._next_exec_id(),
             exec_type=exec_type,
             ord_status=order.status,
@@ -426,6 +440,8 @@ class OrderManager:
             executing_trader=order.executing_trader if order_data else None,
             order_capacity=order.order_capacity if order_data else None,
             ex_destination=order.ex_destination if order_data else None,
+            exec_restatement_reason=restatement,
+            ord_status_req_id=status_req_id,
         )
         self.outbox.events.append(report)
         return report
@@ -495,28 +511,7 @@ class OrderManager:
     def _on_new(self, cmd: NewOrder) -> None:
         known = self.by_cl_ord_id.get((cmd.session, cmd.cl_ord_id))
         if known is not None:
-            order = self._lookup(known)
-            if cmd.poss_dup:
-                # FIX 4.4 Vol 2: a PossDup resend of an order already taken is answered
-                # with its current state, never booked twice.
-                if order is not None:
-                    self._report(
-                        order,
-                        ExecType.ORDER_STATUS,
-                        text="possible duplicate: order already received",
-                    )
-                else:
-                    self._reject_new(
-                        cmd,
-                        OrdRejReason.DUPLICATE_ORDER,
-                        f"ClOrdID {cmd.cl_ord_id} was already received and is done",
-                    )
-                return
-            self._reject_new(
-                cmd,
-                OrdRejReason.DUPLICATE_ORDER,
-                f"duplicate ClOrdID {cmd.cl_ord_id} on this session",
-            )
+            self._on_duplicate_new(cmd, self._lookup(known))
             return
         found = resolve_instrument(cmd.symbol, cmd.isin, self.instruments, self.by_isin)
         if isinstance(found, Rejection):
@@ -590,12 +585,49 @@ class OrderManager:
         self._report(order, ExecType.NEW, order_data=True)
         self._send_children(order, routes)
 
+    def _on_duplicate_new(self, cmd: NewOrder, order: Order | None) -> None:
+        """A NewOrderSingle whose ClOrdID this session already used (FIX 4.4 Vol 4 F.1.b).
+        A possible resend (PossDupFlag or PossResend) is answered with the order's current
+        state (ExecType I), never booked twice. Otherwise the new request is refused
+        (ExecType Rejected, OrdRejReason 6) carrying the existing order's status and
+        quantities, so the client cannot mistake it for a reject of the order it has."""
+        if order is None:
+            self._reject_new(
+                cmd,
+                OrdRejReason.DUPLICATE_ORDER,
+                f"ClOrdID {cmd.cl_ord_id} was already received and is done",
+            )
+            return
+        if cmd.poss_dup:
+            self._report(
+                order,
+                ExecType.ORDER_STATUS,
+                text="possible duplicate: order already received",
+                cl_ord_id=cmd.cl_ord_id,
+            )
+            return
+        self._report(
+            order,
+            ExecType.REJECTED,
+            text=f"duplicate ClOrdID {cmd.cl_ord_id} on this session: the order it names "
+            f"is {order.status.name}; this request was not booked",
+            ord_rej_reason=OrdRejReason.DUPLICATE_ORDER,
+            cl_ord_id=cmd.cl_ord_id,
+        )
+
     def _find_for_change(
         self, cmd: CancelOrder | ReplaceOrder, response_to: CxlRejResponseTo
     ) -> Order | None:
-        """The order a cancel/replace names, or None after answering OrderCancelReject."""
-        order_id = self.by_cl_ord_id.get((cmd.session, cmd.orig_cl_ord_id))
+        """The order a cancel/replace names (by OrigClOrdID, or on FIX 5.0SP2 by OrderID
+        alone), or None after answering OrderCancelReject."""
+        if cmd.orig_cl_ord_id is not None:
+            order_id = self.by_cl_ord_id.get((cmd.session, cmd.orig_cl_ord_id))
+        else:
+            candidate = self._lookup(cmd.order_id)
+            owned = candidate is not None and candidate.session == cmd.session
+            order_id = candidate.order_id if candidate is not None and owned else None
         order = self._lookup(order_id)
+        orig = cmd.orig_cl_ord_id or (order.cl_ord_id if order is not None else NONE_ID)
         if (cmd.session, cmd.cl_ord_id) in self.by_cl_ord_id:
             taken = self._lookup(self.by_cl_ord_id[(cmd.session, cmd.cl_ord_id)])
             if cmd.poss_dup and taken is not None:
@@ -609,7 +641,7 @@ class OrderManager:
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
-                cmd.orig_cl_ord_id,
+                orig,
                 response_to,
                 CxlRejReason.DUPLICATE_CLORDID,
                 f"duplicate ClOrdID {cmd.cl_ord_id} on this session",
@@ -620,17 +652,19 @@ class OrderManager:
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
-                cmd.orig_cl_ord_id,
+                orig,
                 response_to,
                 CxlRejReason.UNKNOWN_ORDER,
-                f"unknown order: OrigClOrdID {cmd.orig_cl_ord_id}",
+                f"unknown order: OrigClOrdID {cmd.orig_cl_ord_id}"
+                if cmd.orig_cl_ord_id is not None
+                else f"unknown order: OrderID {cmd.order_id}",
             )
             return None
         if order is None or order.status.is_done:
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
-                cmd.orig_cl_ord_id,
+                orig,
                 response_to,
                 CxlRejReason.TOO_LATE_TO_CANCEL,
                 f"too late to {'cancel' if response_to is CxlRejResponseTo.CANCEL else 'replace'}:"
@@ -642,10 +676,10 @@ class OrderManager:
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
-                cmd.orig_cl_ord_id,
+                orig,
                 response_to,
                 CxlRejReason.UNKNOWN_ORDER,
-                f"OrderID {cmd.order_id} does not match OrigClOrdID {cmd.orig_cl_ord_id}",
+                f"OrderID {cmd.order_id} does not match OrigClOrdID {orig}",
                 order,
             )
             return None
@@ -653,7 +687,7 @@ class OrderManager:
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
-                cmd.orig_cl_ord_id,
+                orig,
                 response_to,
                 CxlRejReason.ALREADY_PENDING,
                 "a cancel or replace is already pending for this order",
@@ -664,7 +698,7 @@ class OrderManager:
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
-                cmd.orig_cl_ord_id,
+                orig,
                 response_to,
                 CxlRejReason.BROKER_OPTION,
                 f"Side/Symbol do not match the order ({order.side.name} {order.instrument.symbol})",
@@ -685,7 +719,7 @@ class OrderManager:
                 self._cancel_reject(
                     cmd.session,
                     cmd.cl_ord_id,
-                    cmd.orig_cl_ord_id,
+                    cmd.orig_cl_ord_id or order.cl_ord_id,
                     CxlRejResponseTo.CANCEL,
                     CxlRejReason.BROKER_OPTION,
                     refused.text,
@@ -708,7 +742,7 @@ class OrderManager:
             self._cancel_reject(
                 cmd.session,
                 cmd.cl_ord_id,
-                cmd.orig_cl_ord_id,
+                cmd.orig_cl_ord_id or order.cl_ord_id,
                 CxlRejResponseTo.REPLACE,
                 reason,
                 text,
@@ -725,9 +759,6 @@ class OrderManager:
         )
         if rejection is not None:
             refuse(CxlRejReason.OTHER, rejection.text)
-            return
-        if cmd.quantity < order.cum_qty:
-            refuse(CxlRejReason.OTHER, f"OrderQty {cmd.quantity} is below CumQty {order.cum_qty}")
             return
         if self.risk is not None:
             # The new terms pass the whole chain; the order's own open quantity and
@@ -771,44 +802,53 @@ class OrderManager:
         assert order.pending is not None
         current, orig = order.cl_ord_id, order.orig_cl_ord_id
         order.orig_cl_ord_id, order.cl_ord_id = current, order.pending.cl_ord_id
-        self._report(order, exec_type)
+        self._report(order, exec_type, with_orig=True)
         order.cl_ord_id, order.orig_cl_ord_id = current, orig
 
     def _on_status(self, cmd: StatusRequest) -> None:
-        order_id = self.by_cl_ord_id.get((cmd.session, cmd.cl_ord_id))
+        order_id = self.by_cl_ord_id.get((cmd.session, cmd.cl_ord_id)) if cmd.cl_ord_id else None
         order = self._lookup(order_id)
         if order is None and cmd.order_id:
             candidate = self._lookup(cmd.order_id)
             if candidate is not None and candidate.session == cmd.session:
                 order = candidate
         if order is None:
-            text = "unknown order"
+            # Nothing is known of it: OrderID NONE, OrdStatus Rejected with OrdRejReason 5,
+            # what the request named echoed, no order terms invented (FIX 4.4 Vol 4).
             self.outbox.events.append(
                 ExecutionReport(
                     session=cmd.session,
-                    order_id=order_id or NONE_ID,
-                    cl_ord_id=cmd.cl_ord_id,
+                    order_id=NONE_ID,
+                    cl_ord_id=cmd.cl_ord_id or NONE_ID,
                     orig_cl_ord_id=None,
                     exec_id=self._next_exec_id(),
                     exec_type=ExecType.ORDER_STATUS,
                     ord_status=OrdStatus.REJECTED,
-                    symbol=cmd.symbol or "NA",
+                    symbol=cmd.symbol or NONE_ID,
                     isin=None,
                     side=cmd.side,
-                    ord_type=OrdType.LIMIT,
-                    time_in_force=TimeInForce.DAY,
-                    order_qty=ZERO,
+                    ord_type=None,
+                    time_in_force=None,
+                    order_qty=None,
                     price=None,
                     cum_qty=ZERO,
                     leaves_qty=ZERO,
                     avg_px=ZERO,
                     transact_time=self.clock(),
-                    text=text,
+                    text="unknown order"
+                    + (f": ClOrdID {cmd.cl_ord_id}" if cmd.cl_ord_id else "")
+                    + (f" OrderID {cmd.order_id}" if cmd.order_id else ""),
                     ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+                    ord_status_req_id=cmd.status_req_id,
                 )
             )
             return
-        self._report(order, ExecType.ORDER_STATUS)
+        self._report(
+            order,
+            ExecType.ORDER_STATUS,
+            cl_ord_id=cmd.cl_ord_id,
+            status_req_id=cmd.status_req_id,
+        )
 
     def _on_reject_input(self, cmd: RejectInput) -> None:
         if cmd.kind == "order":
@@ -948,22 +988,25 @@ class OrderManager:
             if live:
                 return
             if order.pending.kind is ChangeKind.CANCEL:
-                order.confirm_cancel()
-                self._touch(order)
-                self._report(order, ExecType.CANCELED)
-                self._forget_if_done(order)
-                return
-            assert order.pending.quantity is not None
-            if order.pending.quantity < order.cum_qty:
-                self._refuse_pending_too_late(order)
-            else:
-                order.confirm_replace()
-                self._apply_replace_data(order)
-                self._touch(order)
-                self._report(order, ExecType.REPLACED, order_data=True)
-                if order.status.is_done:
+                if order.cum_qty >= order.quantity:
+                    # Filled while the cancel was pending: nothing is left to cancel.
+                    self._refuse_pending_too_late(order)
                     self._forget_if_done(order)
                     return
+                order.confirm_cancel()
+                self._touch(order)
+                self._report(order, ExecType.CANCELED, with_orig=True)
+                self._forget_if_done(order)
+                return
+            # A replace at or below CumQty (asked for, or overtaken by fills while it was
+            # pending) ends the order Filled at OrderQty = CumQty: nothing is re-routed.
+            order.confirm_replace()
+            self._apply_replace_data(order)
+            self._touch(order)
+            self._report(order, ExecType.REPLACED, order_data=True, with_orig=True)
+            if order.status.is_done:
+                self._forget_if_done(order)
+                return
         unrouted = order.leaves_qty - sum((c.leaves_qty for c in live), ZERO)
         if unrouted <= 0:
             return
@@ -971,7 +1014,7 @@ class OrderManager:
             if not live:
                 order.cancel(self.killing.pop(order.order_id))
                 self._touch(order)
-                self._report(order, ExecType.CANCELED, text=order.text)
+                self._report(order, ExecType.CANCELED, text=order.text, restatement=BROKER_OPTION)
                 self._forget_if_done(order)
             return
         if order.order_id in self.expiring:
@@ -979,7 +1022,7 @@ class OrderManager:
                 self.expiring.discard(order.order_id)
                 order.expire("DAY order expired at the venue's close")
                 self._touch(order)
-                self._report(order, ExecType.EXPIRED, text=order.text)
+                self._report(order, ExecType.EXPIRED, text=order.text, restatement=MARKET_OPTION)
                 self._forget_if_done(order)
             return
         immediate = order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) or (
@@ -998,7 +1041,7 @@ class OrderManager:
             if not live:
                 order.cancel(f"remainder canceled: {exc}")
                 self._touch(order)
-                self._report(order, ExecType.CANCELED, text=order.text)
+                self._report(order, ExecType.CANCELED, text=order.text, restatement=SYSTEM_FAILURE)
                 self._forget_if_done(order)
             return
         self._send_children(order, routes)
@@ -1021,7 +1064,9 @@ class OrderManager:
         self._refuse_pending(
             order,
             CxlRejReason.TOO_LATE_TO_CANCEL,
-            f"too late to {what}: order is {order.status.name} with CumQty {order.cum_qty}",
+            f"too late to {what}: order is "
+            f"{'FILLED' if order.cum_qty >= order.quantity else order.status.name} "
+            f"with CumQty {order.cum_qty}",
         )
 
     def _refuse_pending(self, order: Order, reason: CxlRejReason, text: str) -> None:

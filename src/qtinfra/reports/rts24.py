@@ -378,6 +378,11 @@ def order_records(
             JournalRow.ts < end + COMMIT_LAG,
         ):
             ev = orjson.loads(e.payload)
+            if ev.get("exec_type") == "8" and ev.get("ord_status") != "8":
+                # A duplicate ClOrdID refused with the existing order's status (FIX 4.4 Vol 4
+                # F.1.b): the existing order is unchanged; the refused request is recorded
+                # as an order rejected before booking, with the terms of its own message.
+                ev = {**ev, "order_id": NONE_ID, "ord_status": "8", "duplicate": True}
             if ev.get("exec_type") in RECORDED and start <= parse_utc(ev["transact_time"]) < end:
                 window[e.seq] = (e, ev)
         order_ids = {ev["order_id"] for _, ev in window.values()} - {NONE_ID}
@@ -417,6 +422,9 @@ def order_records(
                     recorded.executing_trader,
                 )
                 data.capacity, data.ex_destination = recorded.capacity, recorded.ex_destination
+                if ev.get("duplicate"):
+                    values = first_values(fix_pairs(message.payload))
+                    ev = {**ev, "order_qty": values.get("38"), "price": values.get("44")}
         records.append(_record(e, ev, data, accounts, firm_lei, paired.get(e.seq)))
     return records
 

@@ -33,7 +33,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 
-from qtinfra.domain.events import Event
+from qtinfra.domain.events import Event, ExecutionReport
 from qtinfra.domain.orders import Order
 from qtinfra.errors import StorageError
 from qtinfra.oms.manager import ChildOrder, Outbox
@@ -166,7 +166,9 @@ def batch_from_outbox(
                 "ts": now,
                 "kind": type(event).__name__,
                 "session": getattr(event, "session", None) or getattr(event, "venue", None),
-                "order_id": getattr(event, "order_id", None),
+                "order_id": event.event_of
+                if isinstance(event, ExecutionReport)
+                else getattr(event, "order_id", None),
                 "payload": event_payload(event),
             }
         )
