@@ -166,10 +166,18 @@ class Gateway:
         self.log_factory = JournalLogFactory(
             self.writer, self.registry, secret_pattern(config.gateway.secret_tags)
         )
+        client_settings = engine.load(
+            engine.client_settings(config, self.sessions_file), var / "run" / "gateway-clients.cfg"
+        )
+        venue_settings = engine.load(
+            engine.venue_initiator_settings(config), var / "run" / "gateway-venues.cfg"
+        )
         self.dispatcher = Dispatcher(
             self.registry,
             venue_keys,
             on_failed=lambda session, text: self.writer.record("dispatch.failed", text, session),
+            millis=engine.millisecond_sessions(client_settings)
+            | engine.millisecond_sessions(venue_settings),
         )
         self.sequencer = Sequencer(
             self.manager, self.writer, self.dispatcher.dispatch, utc_now, self._on_command_error
@@ -186,9 +194,6 @@ class Gateway:
             self.writer,
             self.registry,
         )
-        venue_settings = engine.load(
-            engine.venue_initiator_settings(config), var / "run" / "gateway-venues.cfg"
-        )
         if config.venues:
             self._initiator = fix.SocketInitiator(
                 self.venue_app,
@@ -202,9 +207,6 @@ class Gateway:
             self.sequencer.handle,
             self.writer,
             self.registry,
-        )
-        client_settings = engine.load(
-            engine.client_settings(config, self.sessions_file), var / "run" / "gateway-clients.cfg"
         )
         self._acceptor = fix.SocketAcceptor(
             self.client_app,

@@ -531,3 +531,31 @@ def test_logon_from_unknown_comp_id_gets_logout_with_text_and_is_journaled(
     assert wait_until(refused, 5)
     assert all("stranger-secret" not in p for p in refused())
     assert all("stranger-secret" not in r.payload for r in deployment.journal(kind="fix.in"))
+
+
+def test_timestamps_are_milliseconds_on_fix44_and_microseconds_on_fixt(
+    client: BuySideClient, deployment: Deployment
+) -> None:
+    # FIX 4.4's UTCTimestamp stops at milliseconds; FIXT.1.1 sessions (and the journal, RTS
+    # 25) carry microseconds.
+    cl = rest(client)
+    client.status(cl, "AAPL", "1")
+    ack = client.next_message()
+    assert len(ack[60]) == len("20260302-09:30:00.123"), ack[60]
+    client.cancel(cl, "AAPL", "1", 100)
+    messages_until(client, lambda m: m.get(39) == "4")
+    sp2 = deployment.client("CLIENT2")
+    try:
+        cl2 = rest(sp2)
+        sp2.status(cl2, "AAPL", "1")
+        ack2 = sp2.next_message()
+        assert len(ack2[60]) == len("20260302-09:30:00.123456"), ack2[60]
+        sp2.cancel(cl2, "AAPL", "1", 100)
+        messages_until(sp2, lambda m: m.get(39) == "4")
+    finally:
+        sp2.stop()
+        deployment.clients.remove(sp2)
+    events = [r.payload for r in deployment.journal("ExecutionReport") if cl in r.payload]
+    assert events and all('"transact_time":"' in e for e in events)
+    stamp = events[0].split('"transact_time":"')[1].split('"')[0]
+    assert len(stamp.split(".")[1].split("+")[0]) == 6  # the journal keeps microseconds

@@ -1054,11 +1054,14 @@ def test_reconciliation_books_fills_the_resend_did_not_bring() -> None:
     )
     out = m.take_outbox()
     er = one_report(out)
-    assert (er.exec_type, er.last_qty, er.last_px, er.cum_qty) == (
+    # The missing 30 are priced so that our AvgPx equals the venue's: (50 x 190.02 - 20 x
+    # 190.00) / 30, not the venue's cumulative AvgPx.
+    assert (er.exec_type, er.last_qty, er.last_px, er.cum_qty, er.avg_px) == (
         ExecType.TRADE,
         D(30),
-        D("190.02"),
+        D("190.03333333"),
         D(50),
+        D("190.02"),
     )
     assert len(out.executions) == 1
 

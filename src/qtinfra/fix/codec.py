@@ -105,8 +105,9 @@ def fmt_decimal(value: Decimal) -> str:
 _second: tuple[datetime | None, str] = (None, "")
 
 
-def fmt_time(value: datetime) -> str:
-    """UTCTimestamp with microseconds (MiFID II RTS 25)."""
+def fmt_time(value: datetime, micros: bool = True) -> str:
+    """UTCTimestamp with microseconds (MiFID II RTS 25), or with milliseconds, all FIX 4.4's
+    UTCTimestamp allows (micros False: a FIX 4.4 session not configured for more)."""
     global _second
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
@@ -114,7 +115,9 @@ def fmt_time(value: datetime) -> str:
     cached = _second
     if cached[0] != second:
         cached = _second = (second, second.strftime("%Y%m%d-%H:%M:%S."))
-    return f"{cached[1]}{value.microsecond:06d}"
+    if micros:
+        return f"{cached[1]}{value.microsecond:06d}"
+    return f"{cached[1]}{value.microsecond // 1000:03d}"
 
 
 def parse_time(text: str) -> datetime:
@@ -543,9 +546,11 @@ def _text(text: str) -> str:
 _FIX44_ORD_REJ_REASONS = frozenset({*(str(i) for i in range(12)), "13", "14", "15", "99"})
 
 
-def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Message:
+def encode_execution_report(
+    ev: ExecutionReport, fix44: bool = False, micros: bool = True
+) -> fix.Message:
     """ExecutionReport (8). fix44: the session is FIX 4.4, whose OrdRejReason (103) stops
-    at 15."""
+    at 15. micros: TransactTime (60) with microseconds, else milliseconds."""
     body: list[str] = []
     add = body.append
     add(f"37={ev.order_id}")
@@ -581,7 +586,7 @@ def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Mes
     add(f"151={fmt_decimal(ev.leaves_qty)}")
     add(f"14={fmt_decimal(ev.cum_qty)}")
     add(f"6={fmt_decimal(ev.avg_px)}")
-    add(f"60={fmt_time(ev.transact_time)}")
+    add(f"60={fmt_time(ev.transact_time, micros)}")
     if ev.exec_restatement_reason is not None:
         add(f"378={ev.exec_restatement_reason}")
     if ev.ord_status_req_id is not None:
@@ -598,7 +603,7 @@ def encode_execution_report(ev: ExecutionReport, fix44: bool = False) -> fix.Mes
     return _message("8", body)
 
 
-def encode_cancel_reject(ev: CancelRejected) -> fix.Message:
+def encode_cancel_reject(ev: CancelRejected, micros: bool = True) -> fix.Message:
     body: list[str] = []
     add = body.append
     add(f"37={ev.order_id}")
@@ -608,7 +613,7 @@ def encode_cancel_reject(ev: CancelRejected) -> fix.Message:
     add(f"434={ev.response_to.value}")
     add(f"102={ev.reason.value}")
     add(f"58={_text(ev.text)}")
-    add(f"60={fmt_time(ev.transact_time)}")
+    add(f"60={fmt_time(ev.transact_time, micros)}")
     return _message("9", body)
 
 
@@ -640,18 +645,19 @@ def encode_session_reject(ev: SessionRejected) -> fix.Message:
     return _message("3", body)
 
 
-def encode_event(event: Event, session: str) -> fix.Message | None:
-    """The FIX message an event becomes on `session` (None: the event is not sent)."""
+def encode_event(event: Event, session: str, micros: bool = True) -> fix.Message | None:
+    """The FIX message an event becomes on `session` (None: the event is not sent).
+    micros: the session takes timestamps with microseconds (else milliseconds)."""
     if isinstance(event, ExecutionReport):
-        return encode_execution_report(event, session.startswith("FIX.4.4"))
+        return encode_execution_report(event, session.startswith("FIX.4.4"), micros)
     if isinstance(event, ChildOrderSent):
-        return encode_child_new(event)
+        return encode_child_new(event, micros)
     if isinstance(event, ChildCancelSent):
-        return encode_child_cancel(event)
+        return encode_child_cancel(event, micros)
     if isinstance(event, ChildStatusSent):
         return encode_child_status(event)
     if isinstance(event, CancelRejected):
-        return encode_cancel_reject(event)
+        return encode_cancel_reject(event, micros)
     if isinstance(event, BusinessRejected):
         return encode_business_reject(event)
     if isinstance(event, SessionRejected):
@@ -662,7 +668,7 @@ def encode_event(event: Event, session: str) -> fix.Message | None:
 # -- to and from venues ----------------------------------------------------------------------
 
 
-def encode_child_new(ev: ChildOrderSent) -> fix.Message:
+def encode_child_new(ev: ChildOrderSent, micros: bool = True) -> fix.Message:
     body: list[str] = []
     add = body.append
     add(f"11={ev.child_id}")
@@ -675,11 +681,11 @@ def encode_child_new(ev: ChildOrderSent) -> fix.Message:
     if ev.price is not None:
         add(f"44={fmt_decimal(ev.price)}")
     add(f"59={ev.time_in_force.value}")
-    add(f"60={fmt_time(ev.transact_time)}")
+    add(f"60={fmt_time(ev.transact_time, micros)}")
     return _message("D", body)
 
 
-def encode_child_cancel(ev: ChildCancelSent) -> fix.Message:
+def encode_child_cancel(ev: ChildCancelSent, micros: bool = True) -> fix.Message:
     body: list[str] = []
     add = body.append
     add(f"11={ev.child_id}")
@@ -687,7 +693,7 @@ def encode_child_cancel(ev: ChildCancelSent) -> fix.Message:
     add(f"55={ev.symbol}")
     add(f"54={ev.side.value}")
     add(f"38={fmt_decimal(ev.quantity)}")
-    add(f"60={fmt_time(ev.transact_time)}")
+    add(f"60={fmt_time(ev.transact_time, micros)}")
     return _message("F", body)
 
 

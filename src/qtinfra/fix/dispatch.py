@@ -34,12 +34,15 @@ class Dispatcher:
         registry: SessionRegistry,
         venue_sessions: Mapping[str, str],
         on_failed: Callable[[str, str], None] | None = None,
+        millis: frozenset[str] = frozenset(),
     ) -> None:
         """on_failed(session, text): told of each event that could not be sent (the
-        gateway journals it as dispatch.failed)."""
+        gateway journals it as dispatch.failed). millis: the sessions whose timestamps
+        carry milliseconds (FIX 4.4 sessions with TimeStampPrecision 3), not microseconds."""
         self.registry = registry
         self.venue_sessions = dict(venue_sessions)
         self.on_failed = on_failed
+        self.millis = millis
         self._send = fix.Session.sendToTarget
         self._orders = ORDERS
         self._reject_order = REJECTS.labels("order")
@@ -77,7 +80,7 @@ class Dispatcher:
 
     def _one(self, event: Event) -> None:
         session = self.session_of(event)
-        msg = codec.encode_event(event, session)
+        msg = codec.encode_event(event, session, session not in self.millis)
         if msg is None:
             return
         self._send(msg, self.registry.session_id(session))

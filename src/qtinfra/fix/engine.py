@@ -73,3 +73,16 @@ def store_factory(config: QtinfraConfig, settings: fix.SessionSettings) -> fix.M
 def load(settings: SettingsFile, path: Path) -> fix.SessionSettings:
     settings.write(path)
     return fix.SessionSettings(str(path))
+
+
+def millisecond_sessions(settings: fix.SessionSettings) -> frozenset[str]:
+    """The sessions whose timestamps carry milliseconds: TimeStampPrecision below 6 (the
+    QuickFIX setting that also sets SendingTime's; QuickFIX's default is 3). A FIX 4.4
+    counterparty that wants microseconds gets TimeStampPrecision=6 in its session block."""
+    out = set()
+    for session_id in settings.getSessions():
+        block = settings.get(session_id)
+        precision = block.getInt("TimeStampPrecision") if block.has("TimeStampPrecision") else 3
+        if precision < 6:
+            out.add(session_id.toString())
+    return frozenset(out)

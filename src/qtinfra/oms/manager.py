@@ -39,7 +39,7 @@ from qtinfra.domain.events import (
     SessionRejected,
     TradingStateChanged,
 )
-from qtinfra.domain.orders import ZERO, ChangeKind, Order
+from qtinfra.domain.orders import AVG_PX_PLACES, ZERO, ChangeKind, Order
 from qtinfra.domain.values import (
     CxlRejReason,
     CxlRejResponseTo,
@@ -1187,11 +1187,20 @@ class OrderManager:
         )
 
     def _reconcile(self, order: Order, child: ChildOrder, cmd: VenueExecution) -> None:
-        """A venue's answer to our OrderStatusRequest after a reconnect. Fills the session
-        resend did not bring are applied at the average price the venue reports."""
+        """A venue's answer to our OrderStatusRequest after a reconnect. The quantity the
+        session resend did not bring is booked at exactly the price that makes our value of
+        the child equal the venue's: (venue CumQty x venue AvgPx - value booked) / missing
+        quantity (the venue's AvgPx itself would misprice it whenever fills were booked)."""
         missing = cmd.cum_qty - child.cum_qty
         if missing > 0 and cmd.last_px > 0:
-            self._apply_fill(order, child, missing, cmd.last_px, cmd)
+            price = (
+                ((cmd.cum_qty * cmd.last_px - child.notional) / missing)
+                .quantize(AVG_PX_PLACES)
+                .normalize()
+            )
+            if price <= 0:  # the venue's rounded AvgPx cannot explain what we booked
+                price = cmd.last_px
+            self._apply_fill(order, child, missing, price, cmd)
         if cmd.ord_status.is_done and not child.status.is_done:
             child.status = cmd.ord_status
             if cmd.ord_status is OrdStatus.REJECTED:
