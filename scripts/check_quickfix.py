@@ -89,48 +89,88 @@ def main() -> int:
         for p in problems:
             print(f"  - {p}")
         return 1
-    print(f"check_quickfix: {where}: SSL and PostgreSQL store compiled in, logon-refusal patch in")
+    print(f"check_quickfix: {where}: SSL and PostgreSQL store compiled in, logon patch in")
     return 0
 
 
 def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:
-    """None when a Logon for an unknown session is answered with a Logout (the patch in
-    patches/), else what is wrong. Listens on a free loopback port for a moment."""
+    """None when the patch in patches/ is in the build: a Logon for no configured session
+    is closed without a word, and a configured session's Logon that fails validation (a
+    repeated tag) is answered with a Logout saying why. Listens on a free loopback port for
+    a moment."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    dictionary = Path(__file__).resolve().parent.parent / "fix_specs" / "FIX44.xml"
     cfg = tmp / "patch.cfg"
     cfg.write_text(
         "[DEFAULT]\nConnectionType=acceptor\n"
         f"SocketAcceptPort={port}\nStartTime=00:00:00\nEndTime=00:00:00\n"
-        "UseDataDictionary=N\n\n[SESSION]\nBeginString=FIX.4.4\n"
-        "SenderCompID=QFCHECK\nTargetCompID=QFCHECK2\n"
+        f"UseDataDictionary=Y\nDataDictionary={dictionary}\n\n[SESSION]\n"
+        "BeginString=FIX.4.4\nSenderCompID=QFCHECK\nTargetCompID=QFCHECK2\n"
     )
     settings = fix.SessionSettings(str(cfg))
     acceptor = fix.SocketAcceptor(app, fix.MemoryStoreFactory(), settings)
     acceptor.start()
     try:
-        body = (
-            "35=A\x0149=NOBODY\x0156=QFCHECK\x0134=1\x0152=20260101-00:00:00\x0198=0\x01108=30\x01"
-        )
-        text = f"8=FIX.4.4\x019={len(body)}\x01{body}"
-        text += f"10={sum(text.encode()) % 256:03d}\x01"
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-            conn.sendall(text.encode())
-            received = b""
-            deadline = time.monotonic() + 5
-            while b"\x0110=" not in received and time.monotonic() < deadline:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                received += chunk
+        stranger = _exchange(port, "NOBODY", "")
+        invalid = _exchange(port, "QFCHECK2", "554=a\x01554=b\x01")
+        flood_closed_in = _flood(port)
     except OSError as exc:
         return f"logon-refusal patch: {exc}"
     finally:
         acceptor.stop(True)
-    if b"\x0135=5\x01" not in received:
-        return "logon-refusal patch missing: an unknown session's Logon got no Logout"
+    if stranger:
+        return "logon-refusal patch missing: an unknown session's Logon got an answer"
+    if b"\x0135=5\x01" not in invalid or b"Logon refused" not in invalid:
+        return "logon-refusal patch missing: an invalid Logon got no Logout saying why"
+    if flood_closed_in is None or flood_closed_in > 3:
+        return "logon-refusal patch missing: 128 KiB without a Logon did not close the connection"
     return None
+
+
+def _flood(port: int) -> float | None:
+    """Seconds until a connection sending 128 KiB without a Logon is closed (None: not
+    within 4 s)."""
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=4) as conn:
+        try:
+            for _ in range(16):
+                conn.sendall(b"A" * 8192)
+            while time.monotonic() - start < 4:
+                if not conn.recv(4096):
+                    return time.monotonic() - start
+        except (TimeoutError, ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start
+    return None
+
+
+def _exchange(port: int, sender: str, extra: str) -> bytes:
+    """Send one Logon from `sender` and return what comes back before the connection
+    closes (or 5 s pass)."""
+    body = (
+        f"35=A\x0149={sender}\x0156=QFCHECK\x0134=1\x0152={_now()}\x0198=0\x01108=30\x01"
+        + extra
+    )
+    text = f"8=FIX.4.4\x019={len(body)}\x01{body}"
+    text += f"10={sum(text.encode()) % 256:03d}\x01"
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(text.encode())
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                chunk = conn.recv(4096)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
+def _now() -> str:
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime())
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from qtinfra.fix.venue_initiator import VenueApplication
 from qtinfra.oms.manager import OrderManager
 from qtinfra.oms.sequencer import Sequencer
 from qtinfra.ops.http import OpsServer
-from qtinfra.ops.metrics import RISK_REJECTS, RISK_SECONDS
+from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS, RISK_REJECTS, RISK_SECONDS
 from qtinfra.reports.daily import day_dir, missed_days, run_daily
 from qtinfra.risk.calendar import TradingCalendar
 from qtinfra.risk.engine import Check, RiskEngine, Scope, TradingState
@@ -62,6 +62,8 @@ from qtinfra.store.repository import (
 )
 
 T = TypeVar("T")
+VIEW_TIMEOUT = 2.0
+"""How long a view asked for by another thread (HTTP) waits for the business thread."""
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OPERATOR_TIMEOUT = 5.0
 
@@ -160,6 +162,7 @@ class Gateway:
             self._on_storage_failure,
             signing_key=self.signing_key,
             checkpoint_rows=audit.checkpoint_rows,
+            on_commit=_count_commit,
         )
         self.writer.open()
         venue_keys = {v.name: f"FIX.4.4:{config.gateway.comp_id}->{v.name}" for v in config.venues}
@@ -255,7 +258,7 @@ class Gateway:
         self.ops = OpsServer(
             config.gateway.http_host,
             config.gateway.http_port,
-            self.registry.snapshot,
+            lambda: self.read_on_loop(self.registry.snapshot),
             self.health,
             control=self,
             token=self.ops_token,
@@ -473,6 +476,29 @@ class Gateway:
         result: T = box["result"]
         return result
 
+    def read_on_loop(self, fn: Callable[[], T], timeout: float = VIEW_TIMEOUT) -> T:
+        """Any thread: a view of live state (sessions, trading states, usage), produced on
+        the business thread between poll rounds, so no other thread ever iterates live
+        state. Raises TimeoutError when the business thread did not get to it in time."""
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def call(manager: OrderManager) -> None:
+            try:
+                box["result"] = fn()
+            except Exception as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        self.sequencer.call_soon(call)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the gateway's business thread did not answer within {timeout} s")
+        if "error" in box:
+            raise box["error"]
+        result: T = box["result"]
+        return result
+
     def client_session_key(self, target: str) -> str:
         """A client session by its key (FIX.4.4:QTGW->CLIENT1) or its client's CompID."""
         keys = [k for k in self.registry.keys("client") if k == target]
@@ -553,7 +579,11 @@ class Gateway:
         return {"changes": changes, "digest": digest}
 
     def risk_status(self) -> dict[str, Any]:
-        """Trading states, each client's usage and the check chain's timings."""
+        """Trading states, each client's usage and the check chain's timings (made on the
+        business thread)."""
+        return self.read_on_loop(self._risk_view)
+
+    def _risk_view(self) -> dict[str, Any]:
         risk = self.risk
         timings = sorted(self.risk_timings)
 
@@ -662,6 +692,11 @@ class Gateway:
                 reason="0",
             )
         )
+
+
+def _count_commit(rows: int) -> None:
+    JOURNAL_COMMITS.inc()
+    JOURNAL_BATCH.observe(rows)
 
 
 def fault_from_env() -> Callable[[str, list[dict[str, Any]]], None] | None:

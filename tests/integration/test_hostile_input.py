@@ -104,17 +104,16 @@ def test_logon_with_a_username_that_is_not_ascii_gets_a_logout_naming_the_tag(
     assert any("tag 553" in p for p in refused)
 
 
-def test_a_second_password_in_a_logon_is_not_accepted_and_never_journaled_in_clear(
+def test_a_second_password_in_a_logon_is_refused_and_never_journaled_in_clear(
     raw: RawFixClient, deployment: Deployment
 ) -> None:
     raw.send(
         "A",
         [(98, "0"), (108, "30"), (553, "client1"), (554, "wrong"), (554, "client1-demo-pass")],
     )
-    # QuickFIX's validation refuses the repeated tag before the application sees the Logon
-    # (journaled as "Tag appears more than once"); no Logon response comes back.
-    with pytest.raises(TimeoutError):
-        raw.expect("A", timeout=2)
+    logout = raw.expect("5")
+    assert "Logon refused: Tag appears more than once (tag 554)" in logout[58]
+    assert raw.closed()
     assert wait_journaled(deployment, b"554=*****\x01554=*****\x01")
     rows = deployment.journal("fix.in") + deployment.journal("fix.event")
     assert not [r.payload for r in rows if "client1-demo-pass" in r.payload]
@@ -277,3 +276,46 @@ def test_malformed_operator_bodies_get_400(deployment: Deployment, body: bytes) 
     status, _ = deployment.post("/risk/state", body)
     assert status == 400
     assert alive(deployment)
+
+
+# -- instructions the gateway does not carry out are refused, never ignored ---------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "named", "reason"),
+    [
+        ([(15, "EUR")], "Currency (15) EUR is not AAPL's currency USD", "11"),
+        ([(18, "G")], "ExecInst (18)", "11"),
+        ([(111, "5")], "MaxFloor (111)", "11"),
+        ([(110, "20")], "MinQty (110)", "11"),
+        ([(126, "20200101-00:00:00")], "ExpireTime (126)", "11"),
+        ([(99, "180")], "StopPx (99)", "11"),
+        ([(21, "3")], "HandlInst (21) 3", "11"),
+        ([(63, "0")], "SettlType (63)", "11"),
+    ],
+)
+def test_an_instruction_the_gateway_does_not_carry_out_is_refused_naming_it(
+    raw: RawFixClient, extra: list[tuple[int, str]], named: str, reason: str
+) -> None:
+    raw.logon()
+    cl = f"INSTR-{extra[0][0]}"
+    raw.send("D", order(cl, *extra))
+    report = raw.expect("8")
+    assert (report[11], report[150], report[39], report[103]) == (cl, "8", "8", reason)
+    assert named in report[58], report[58]
+
+
+def test_on_behalf_of_comp_id_is_refused(raw: RawFixClient) -> None:
+    raw.logon()
+    raw.send("D", order("OBO-1"), header=[(115, "SOMEONE")])
+    report = raw.expect("8")
+    assert (report[39], report[103]) == ("8", "11") and "OnBehalfOfCompID (115)" in report[58]
+
+
+def test_handl_inst_automated_and_the_instruments_currency_are_accepted(
+    raw: RawFixClient,
+) -> None:
+    raw.logon()
+    raw.send("D", order("OK-21", (21, "1"), (15, "USD")))
+    report = raw.expect("8")
+    assert (report[11], report[150]) == ("OK-21", "0")

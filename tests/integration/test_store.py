@@ -24,8 +24,9 @@ from qtinfra.domain.values import (
 )
 from qtinfra.errors import StorageError
 from qtinfra.oms.manager import OrderManager, Outbox
+from qtinfra.oms.sequencer import batch_from_outbox
 from qtinfra.store.db import make_engine, migrate
-from qtinfra.store.journal import JournalWriter, PersistBatch, batch_from_outbox
+from qtinfra.store.journal import JournalWriter, PersistBatch
 from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
 from qtinfra.store.repository import load_state
 

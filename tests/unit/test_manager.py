@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from qtinfra.domain.child_orders import ChildOrder
 from qtinfra.domain.commands import (
     CancelOrder,
     NewOrder,
@@ -42,7 +43,7 @@ from qtinfra.domain.values import (
     Side,
     TimeInForce,
 )
-from qtinfra.oms.manager import NONE_ID, ChildOrder, OrderManager, Outbox
+from qtinfra.oms.manager import NONE_ID, OrderManager, Outbox
 
 D = Decimal
 NOW = datetime(2025, 1, 2, 9, 30, 0, 123456, tzinfo=UTC)

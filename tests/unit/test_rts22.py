@@ -34,6 +34,7 @@ from qtinfra.domain.events import ExecutionReport
 from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.errors import ConfigError
 from qtinfra.oms.manager import OrderManager
+from qtinfra.oms.sequencer import batch_from_outbox
 from qtinfra.reports.iso20022 import AUTH_016, HEAD_001, load_schema, validate
 from qtinfra.reports.rts22 import (
     TransactionReportInvalid,
@@ -48,7 +49,7 @@ from qtinfra.risk.engine import RiskEngine
 from qtinfra.risk.exposure import Exposure
 from qtinfra.risk.limits import AccountRecord, PartyDefault, RiskConfig
 from qtinfra.store.db import make_engine, migrate
-from qtinfra.store.journal import JournalWriter, PersistBatch, batch_from_outbox, event_payload
+from qtinfra.store.journal import JournalWriter, PersistBatch, event_payload
 from qtinfra.store.models import Rts22ReportedRow
 
 D = Decimal

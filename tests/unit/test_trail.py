@@ -43,6 +43,7 @@ from qtinfra.domain.events import (
 )
 from qtinfra.domain.values import ExecType, Instrument, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.oms.manager import OrderManager
+from qtinfra.oms.sequencer import batch_from_outbox
 from qtinfra.reports.trail import (
     AmbiguousOrder,
     FixDictionary,
@@ -59,7 +60,7 @@ from qtinfra.risk.engine import RiskEngine
 from qtinfra.risk.exposure import Exposure
 from qtinfra.risk.limits import AccountRecord, PartyDefault, RiskConfig
 from qtinfra.store.db import make_engine
-from qtinfra.store.journal import JournalWriter, batch_from_outbox
+from qtinfra.store.journal import JournalWriter
 from qtinfra.store.models import Base
 
 D = Decimal

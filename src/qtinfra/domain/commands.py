@@ -46,6 +46,7 @@ class NewOrder:
     parties: tuple[Party, ...] = ()
     order_capacity: str | None = None
     ex_destination: str | None = None
+    currency: str | None = None  # Currency (15): must be the instrument's when sent
 
 
 @dataclass(frozen=True, slots=True)

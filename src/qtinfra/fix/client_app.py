@@ -142,8 +142,14 @@ def logon_refusal(pairs: list[wire.Field], bad: wire.BadField | None) -> str | N
     if bad is not None:
         return f"Logon refused: {bad.text}"
     seen: set[int] = set()
-    for tag, _ in pairs:
+    for tag, value in pairs:
         if tag in seen:
             return f"Logon refused: tag {tag} appears more than once"
         seen.add(tag)
+        if tag == 108 and not (value.isdigit() and 1 <= int(value) <= MAX_HEARTBEAT):
+            return f"Logon refused: HeartBtInt (108) must be 1 to {MAX_HEARTBEAT} seconds"
     return None
+
+
+MAX_HEARTBEAT = 3600
+"""The longest HeartBtInt (108) a client may ask for, in seconds (rules of engagement)."""

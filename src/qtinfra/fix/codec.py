@@ -83,6 +83,42 @@ MAX_PRICE = Decimal("1000000000")
 MAX_DECIMALS = 18  # with 10 integer digits: within Decimal's 28 significant digits
 
 
+# Order instructions the gateway does not carry out. An order that carries one is refused
+# (OrdRejReason 11, unsupported order characteristic) with a Text naming it, never accepted
+# and silently worked otherwise (rules of engagement, "Instructions").
+_REFUSED_INSTRUCTIONS: dict[int, str] = {
+    18: "ExecInst",
+    99: "StopPx",
+    110: "MinQty",
+    111: "MaxFloor",
+    126: "ExpireTime",
+    432: "ExpireDate",
+    63: "SettlType",
+    64: "SettlDate",
+    115: "OnBehalfOfCompID",
+    128: "DeliverToCompID",
+}
+_HANDL_INST_AUTOMATED = frozenset({"1", "2"})
+UNSUPPORTED_CHARACTERISTIC = "11"
+
+
+def _instructions(f: Fields) -> None:
+    """Refuse what would change the order but is not honoured (issue 10: nothing accepted
+    and ignored)."""
+    for tag, name in _REFUSED_INSTRUCTIONS.items():
+        if tag in f:
+            raise DecodeError(
+                f"{name} ({tag}) is not supported: the order would not be worked as asked",
+                reason=UNSUPPORTED_CHARACTERISTIC,
+            )
+    handl = f.get(21)
+    if handl is not None and handl not in _HANDL_INST_AUTOMATED:
+        raise DecodeError(
+            f"HandlInst (21) {handl} is not supported: orders are worked automatically (1 or 2)",
+            reason=UNSUPPORTED_CHARACTERISTIC,
+        )
+
+
 class DecodeError(Exception):
     """A business-level problem with an inbound message; the text goes to the client.
     reason: the OrdRejReason (103) to give on a rejected order, when not 99 (other)."""
@@ -353,6 +389,7 @@ def _decode_new_order(f: Fields, pairs: list[Field], session: str) -> NewOrder |
         ord_type = _ord_type(f)
         tif = _tif(f)
         symbol, isin = _instrument(f)
+        _instructions(f)
         quantity = _quantity(_need(f, 38, "OrderQty"))
         price_text = _get(f, 44)
         price = _price(price_text) if price_text is not None else None
@@ -372,6 +409,7 @@ def _decode_new_order(f: Fields, pairs: list[Field], session: str) -> NewOrder |
             parties=parties,
             order_capacity=_order_capacity(f),
             ex_destination=_ex_destination(f),
+            currency=_get(f, 15),
         )
     except DecodeError as exc:
         return _reject_input(f, session, "order", str(exc), cl_ord_id, exc.reason)
@@ -410,6 +448,7 @@ def _decode_replace(f: Fields, pairs: list[Field], session: str) -> ReplaceOrder
         if cl_ord_id is None:
             raise DecodeError("ClOrdID (11) is required")
         price_text = _get(f, 44)
+        _instructions(f)
         return ReplaceOrder(
             session=session,
             cl_ord_id=cl_ord_id,

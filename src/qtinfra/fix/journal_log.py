@@ -30,6 +30,7 @@ def secret_pattern(tags: tuple[int, ...] = SECRET_TAGS) -> re.Pattern[str]:
 
 
 _SECRETS = secret_pattern()
+_REFUSED_CONNECTIONS = ("Session not found", "Session already connected")
 MASK = "\\1*****"
 
 
@@ -87,9 +88,10 @@ class JournalLog(fix.Log):  # type: ignore[misc]
             # incoming message: 8=FIX.4.4|...|554=secret|..."): masked like messages.
             text = self.secrets.sub(MASK, text)
             self.writer.record("fix.event", text, self.key)
-            if self.key is None and text.startswith("Session not found"):
-                # A Logon for a CompID no session is configured for: QuickFIX closes the
-                # connection without a Logout; the journal and the reject counter keep it.
+            if self.key is None and text.startswith(_REFUSED_CONNECTIONS):
+                # A Logon for a CompID no session is configured for, or for a session already
+                # connected: closed without a word (patches/); the journal and the reject
+                # counter keep it.
                 REJECTS.labels("logon").inc()
                 log.warning("logon_unknown_session", message=wire.escape(text))
         except Exception:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import structlog
 
+from qtinfra.domain.child_orders import ChildOrder, ChildTrigger, Execution
 from qtinfra.domain.commands import (
     CancelOrder,
     Command,
@@ -68,47 +69,6 @@ from qtinfra.routing.router import RoutingRequest, plan_routes
 NONE_ID = "NONE"
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(slots=True, eq=False)
-class ChildOrder:
-    """A slice of a client order working at one venue."""
-
-    child_id: str
-    order_id: str
-    venue: str
-    side: Side
-    ord_type: OrdType
-    time_in_force: TimeInForce
-    quantity: Decimal
-    price: Decimal | None
-    created_at: datetime
-    status: OrdStatus = OrdStatus.PENDING_NEW
-    cum_qty: Decimal = ZERO
-    notional: Decimal = ZERO
-    venue_order_id: str | None = None
-    cancel_requested: bool = False
-    exec_ids: set[str] = field(default_factory=set)
-
-    @property
-    def leaves_qty(self) -> Decimal:
-        return ZERO if self.status.is_done else self.quantity - self.cum_qty
-
-
-@dataclass(frozen=True, slots=True)
-class Execution:
-    """A fill booked on a client order (one per venue fill)."""
-
-    exec_id: str
-    order_id: str
-    child_id: str
-    venue: str
-    mic: str
-    venue_exec_id: str
-    quantity: Decimal
-    price: Decimal
-    commission: Decimal | None
-    transact_time: datetime
 
 
 @dataclass(slots=True)
@@ -518,6 +478,15 @@ class OrderManager:
             self._reject_new(cmd, found.reason, found.text)
             return
         instrument = found
+        if cmd.currency is not None and cmd.currency != instrument.currency:
+            self._reject_new(
+                cmd,
+                OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
+                f"Currency (15) {cmd.currency} is not {instrument.symbol}'s currency "
+                f"{instrument.currency}",
+                instrument,
+            )
+            return
         rejection = check_terms(
             instrument, cmd.ord_type, cmd.time_in_force, cmd.quantity, cmd.price
         )
@@ -1113,23 +1082,16 @@ class OrderManager:
             return
         if exec_type is ExecType.TRADE:
             self._apply_fill(order, child, cmd.last_qty, cmd.last_px, cmd)
-            if child.cum_qty >= child.quantity:
-                child.status = OrdStatus.FILLED
-            elif not child.status.is_done:
-                child.status = OrdStatus.PARTIALLY_FILLED
         elif exec_type is ExecType.NEW:
-            if child.status is OrdStatus.PENDING_NEW:
-                child.status = OrdStatus.NEW
+            child.apply(ChildTrigger.ACKNOWLEDGED)
         elif exec_type is ExecType.EXPIRED:
             # The venue's trading day ended: what the child left expires with the client
             # order (unless we were cancelling it anyway).
-            child.status = OrdStatus.EXPIRED
+            child.apply(ChildTrigger.EXPIRED)
             if not child.cancel_requested:
                 self.expiring.add(order.order_id)
         elif exec_type in (ExecType.CANCELED, ExecType.REJECTED):
-            child.status = (
-                OrdStatus(cmd.ord_status) if cmd.ord_status.is_done else OrdStatus.CANCELED
-            )
+            child.end_as(cmd.ord_status if cmd.ord_status.is_done else OrdStatus.CANCELED)
             if not child.cancel_requested and exec_type is ExecType.REJECTED:
                 self.excluded.setdefault(order.order_id, set()).add(child.venue)
             if not child.cancel_requested and exec_type is not ExecType.REJECTED:
@@ -1156,8 +1118,7 @@ class OrderManager:
                 f"venue {cmd.venue} reported fill {quantity} on child {child.child_id} "
                 f"with leaves {child.leaves_qty} (order leaves {order.leaves_qty})"
             )
-        child.cum_qty += quantity
-        child.notional += quantity * price
+        child.fill(quantity, price)
         order.fill(quantity, price)
         if self.risk is not None:
             self.risk.exposure.fill(
@@ -1202,13 +1163,14 @@ class OrderManager:
                 price = cmd.last_px
             self._apply_fill(order, child, missing, price, cmd)
         if cmd.ord_status.is_done and not child.status.is_done:
-            child.status = cmd.ord_status
             if cmd.ord_status is OrdStatus.REJECTED:
                 # The venue does not know the order (it restarted): nothing works there.
-                child.status = OrdStatus.CANCELED
+                child.apply(ChildTrigger.CANCELED)
                 self.excluded.setdefault(order.order_id, set()).add(child.venue)
+            else:
+                child.end_as(cmd.ord_status)
         elif not cmd.ord_status.is_done and child.status is OrdStatus.PENDING_NEW:
-            child.status = cmd.ord_status
+            child.apply(ChildTrigger.ACKNOWLEDGED)
         self._touch_child(child)
         self._settle(order)
 
@@ -1221,9 +1183,9 @@ class OrderManager:
         # reports. Unknown there: nothing works there any more. Still live: the client's
         # cancel or replace cannot complete, so it is refused and the order works on.
         if cmd.ord_status is not None and cmd.ord_status.is_done and not child.status.is_done:
-            child.status = cmd.ord_status
+            child.end_as(cmd.ord_status)
         elif cmd.ord_status is None or cmd.ord_status is OrdStatus.REJECTED:
-            child.status = OrdStatus.CANCELED
+            child.apply(ChildTrigger.CANCELED)
         elif not child.status.is_done:
             child.cancel_requested = False
             if order is not None and order.pending is not None and not order.status.is_done:

@@ -18,9 +18,15 @@ from datetime import datetime
 import structlog
 
 from qtinfra.domain.commands import Command
-from qtinfra.domain.events import Event
-from qtinfra.oms.manager import OrderManager
-from qtinfra.store.journal import JournalWriter, batch_from_outbox
+from qtinfra.domain.events import Event, ExecutionReport
+from qtinfra.oms.manager import OrderManager, Outbox
+from qtinfra.store.journal import (
+    JournalWriter,
+    PersistBatch,
+    child_row,
+    event_payload,
+    order_row,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -89,3 +95,50 @@ class Sequencer:
         elif outbox.events:
             release = functools.partial(self.dispatch, outbox.events)
         return self.writer.write([batch_from_outbox(outbox, self.clock(), release)])
+
+
+def batch_from_outbox(
+    outbox: Outbox, now: datetime, release: Callable[[], None] | None
+) -> PersistBatch:
+    """Snapshot what the order manager changed. Runs on the sequencer thread, which owns
+    the objects; the writer thread only sees the plain rows."""
+    batch = PersistBatch(release=release)
+    for event in outbox.events:
+        batch.journal.append(
+            {
+                "ts": now,
+                "kind": type(event).__name__,
+                "session": getattr(event, "session", None) or getattr(event, "venue", None),
+                "order_id": event.event_of
+                if isinstance(event, ExecutionReport)
+                else getattr(event, "order_id", None),
+                "payload": event_payload(event),
+            }
+        )
+    for order_id, order in outbox.orders.items():
+        row = order_row(order)
+        row["updated_at"] = now
+        (batch.new_orders if order_id in outbox.new_orders else batch.changed_orders).append(row)
+    for child_id, child in outbox.children.items():
+        row = child_row(child)
+        row["updated_at"] = now
+        target = batch.new_children if child_id in outbox.new_children else batch.changed_children
+        target.append(row)
+    for ex in outbox.executions:
+        batch.executions.append(
+            {
+                "exec_id": ex.exec_id,
+                "order_id": ex.order_id,
+                "child_id": ex.child_id,
+                "venue": ex.venue,
+                "mic": ex.mic,
+                "venue_exec_id": ex.venue_exec_id,
+                "quantity": ex.quantity,
+                "price": ex.price,
+                "commission": ex.commission,
+                "transact_time": ex.transact_time,
+            }
+        )
+    for session, cl_ord_id, order_id in outbox.cl_ord_ids:
+        batch.cl_ord_ids.append({"session": session, "cl_ord_id": cl_ord_id, "order_id": order_id})
+    return batch

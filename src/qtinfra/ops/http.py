@@ -70,6 +70,12 @@ class OpsServer:
                 else:
                     try:
                         status, ctype, body = route()
+                    except TimeoutError as exc:
+                        status, ctype, body = (
+                            503,
+                            "application/json",
+                            json.dumps({"error": str(exc)}).encode(),
+                        )
                     except Exception as exc:
                         log.exception("ops_request_failed", path=self.path)
                         status, ctype, body = 500, "text/plain", f"{exc}\n".encode()

@@ -1,6 +1,7 @@
 """The journal writer: group commit, then release.
 
-The sequencer hands it one PersistBatch per poll round (`write`, on the gateway's event
+The sequencer hands it one PersistBatch (plain rows, made by oms/sequencer.py from what the
+order manager changed) per poll round (`write`, on the gateway's event
 loop). Every batch is committed in one transaction with the FIX messages recorded since
 the last commit (many events per commit), and only after that commit does each batch's
 release callback send the FIX messages the events cause. After a crash, what any
@@ -33,11 +34,10 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 
-from qtinfra.domain.events import Event, ExecutionReport
+from qtinfra.domain.child_orders import ChildOrder
+from qtinfra.domain.events import Event
 from qtinfra.domain.orders import Order
 from qtinfra.errors import StorageError
-from qtinfra.oms.manager import ChildOrder, Outbox
-from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS
 from qtinfra.store.audit import sign_checkpoint
 from qtinfra.store.chain import GENESIS, canonical_ts, row_hash
 from qtinfra.store.journal_text import escape
@@ -154,53 +154,6 @@ class PersistBatch:
     release: Callable[[], None] | None = None
 
 
-def batch_from_outbox(
-    outbox: Outbox, now: datetime, release: Callable[[], None] | None
-) -> PersistBatch:
-    """Snapshot what the order manager changed. Runs on the sequencer thread, which owns
-    the objects; the writer thread only sees the plain rows."""
-    batch = PersistBatch(release=release)
-    for event in outbox.events:
-        batch.journal.append(
-            {
-                "ts": now,
-                "kind": type(event).__name__,
-                "session": getattr(event, "session", None) or getattr(event, "venue", None),
-                "order_id": event.event_of
-                if isinstance(event, ExecutionReport)
-                else getattr(event, "order_id", None),
-                "payload": event_payload(event),
-            }
-        )
-    for order_id, order in outbox.orders.items():
-        row = order_row(order)
-        row["updated_at"] = now
-        (batch.new_orders if order_id in outbox.new_orders else batch.changed_orders).append(row)
-    for child_id, child in outbox.children.items():
-        row = child_row(child)
-        row["updated_at"] = now
-        target = batch.new_children if child_id in outbox.new_children else batch.changed_children
-        target.append(row)
-    for ex in outbox.executions:
-        batch.executions.append(
-            {
-                "exec_id": ex.exec_id,
-                "order_id": ex.order_id,
-                "child_id": ex.child_id,
-                "venue": ex.venue,
-                "mic": ex.mic,
-                "venue_exec_id": ex.venue_exec_id,
-                "quantity": ex.quantity,
-                "price": ex.price,
-                "commission": ex.commission,
-                "transact_time": ex.transact_time,
-            }
-        )
-    for session, cl_ord_id, order_id in outbox.cl_ord_ids:
-        batch.cl_ord_ids.append({"session": session, "cl_ord_id": cl_ord_id, "order_id": order_id})
-    return batch
-
-
 def _sqlite_time(value: datetime) -> str:
     """A UTC timestamp as SQLAlchemy's SQLite DateTime stores it: naive ISO text with
     microseconds."""
@@ -301,8 +254,12 @@ class JournalWriter:
         on_failure: Callable[[BaseException], None],
         signing_key: Ed25519PrivateKey | None = None,
         checkpoint_rows: int = 10_000,
+        on_commit: Callable[[int], None] | None = None,
     ) -> None:
+        """on_commit(rows): told after each commit how many journal rows it wrote (the
+        gateway counts them in its metrics)."""
         self.engine = engine
+        self.on_commit = on_commit
         self.clock = clock
         self.on_failure = on_failure
         self.signing_key = signing_key
@@ -533,8 +490,8 @@ class JournalWriter:
                 log.info("journal_checkpoint", seq=head[0], hash=head[1])
             self.commits += 1
             self.rows_written += len(journal)
-            JOURNAL_COMMITS.inc()
-            JOURNAL_BATCH.observe(len(journal))
+            if self.on_commit is not None:
+                self.on_commit(len(journal))
             if self.fault is not None:
                 self.fault("after-commit", journal)
         except Exception as exc:

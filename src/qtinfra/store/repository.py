@@ -12,10 +12,10 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, func, select
 
+from qtinfra.domain.child_orders import ChildOrder
 from qtinfra.domain.commands import Party
 from qtinfra.domain.orders import ChangeKind, Order, PendingChange
 from qtinfra.domain.values import Instrument, OrdStatus, OrdType, Side, TimeInForce
-from qtinfra.oms.manager import ChildOrder
 from qtinfra.store.journal_text import wire_bytes
 from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
 
