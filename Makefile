@@ -94,6 +94,7 @@ $(STAMPS)/quickfix: scripts/check_quickfix.py $(QUICKFIX_PATCH) | $(PY)
 	patch -p1 -d $(QUICKFIX_SRC_DIR)/quickfix-$(QUICKFIX_VERSION) < $(QUICKFIX_PATCH); \
 	echo "make: building quickfix $(QUICKFIX_VERSION) (patched) with SSL and PostgreSQL (about 6 minutes)"; \
 	$(QUICKFIX_PIP) --force-reinstall --no-deps $(QUICKFIX_SRC_DIR)/quickfix-$(QUICKFIX_VERSION); \
+	sha256sum $(QUICKFIX_PATCH) | cut -d' ' -f1 > $(VENV)/quickfix-patch.sha256; \
 	$(PY) scripts/check_quickfix.py
 	@mkdir -p $(@D) && touch $@
 

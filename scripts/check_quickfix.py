@@ -82,6 +82,9 @@ def main() -> int:
         problem = _logon_refusal_problem(fix, app, Path(tmp))
         if problem:
             problems.append(problem)
+    problem = _patch_version_problem()
+    if problem:
+        problems.append(problem)
 
     where = getattr(fix, "__file__", "?")
     if problems:
@@ -91,6 +94,20 @@ def main() -> int:
         return 1
     print(f"check_quickfix: {where}: SSL and PostgreSQL store compiled in, logon patch in")
     return 0
+
+
+def _patch_version_problem() -> str | None:
+    """None when the installed quickfix was built with the patch file as it is now (the
+    Makefile records the patch's SHA-256 beside the build), else what differs."""
+    import hashlib
+
+    patch = Path(__file__).resolve().parent.parent / "patches" / "quickfix-1.16.0-logon-refusal.patch"
+    record = Path(sys.prefix) / "quickfix-patch.sha256"
+    if not record.exists():
+        return "no record of the patch the installed quickfix was built with"
+    if record.read_text().strip() != hashlib.sha256(patch.read_bytes()).hexdigest():
+        return "the installed quickfix was built with an older version of the patch"
+    return None
 
 
 def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:

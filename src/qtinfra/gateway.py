@@ -30,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from qtinfra.config import ClientConfig, QtinfraConfig, load_config
 from qtinfra.domain.commands import RejectInput
-from qtinfra.domain.events import LimitsChanged
+from qtinfra.domain.events import Event, LimitsChanged
 from qtinfra.domain.values import TimeInForce, utc_now
 from qtinfra.fix import engine, release_recovery
 from qtinfra.fix.client_app import ClientApplication
@@ -54,8 +54,8 @@ from qtinfra.store.journal import JournalWriter
 from qtinfra.store.privacy import reveal_config, seal_into_var
 from qtinfra.store.repository import (
     first_journal_day,
+    inbound_progress,
     journal_after,
-    last_inbound_seq,
     load_events,
     load_fills,
     load_state,
@@ -269,27 +269,32 @@ class Gateway:
     def _rewind_inbound(self) -> None:
         """Exactly once inbound: QuickFIX stores the next expected MsgSeqNum as soon as a
         callback returns, before the round's group commit. A message whose number was
-        consumed but which the journal does not hold (the process died in between) must be
-        asked for again: each session's next expected number goes back to the last inbound
-        MsgSeqNum the journal holds + 1, so the counterparty's next message triggers a
-        ResendRequest and the lost messages come back (PossDupFlag=Y, answered once)."""
+        consumed but whose effects the journal does not hold (the process died in between)
+        must be asked for again: each session whose store is ahead of the number the last
+        commit recorded (session_progress) goes back to it, so the counterparty's next
+        message triggers a ResendRequest and the lost messages come back (PossDupFlag=Y,
+        answered once). From then on every commit records each session's number."""
+        recorded = inbound_progress(self.engine)
+        sessions: dict[str, Any] = {}
         for session_id in self.registry.session_ids():
             key = session_id.toString()
             session = fix.Session.lookupSession(session_id)
-            last = last_inbound_seq(self.engine, key)
-            if session is None or last is None:
+            if session is None:
                 continue
+            sessions[key] = session
+            committed = recorded.get(key)
             expected = session.getExpectedTargetNum()
-            if last + 1 >= expected:
+            if committed is None or committed >= expected:
                 continue
-            session.setNextTargetMsgSeqNum(last + 1)
+            session.setNextTargetMsgSeqNum(committed)
             text = (
-                f"next expected inbound MsgSeqNum {expected} -> {last + 1}: messages "
-                f"{last + 1}-{expected - 1} were consumed but not journaled; they will be "
+                f"next expected inbound MsgSeqNum {expected} -> {committed}: messages "
+                f"{committed}-{expected - 1} were consumed but not journaled; they will be "
                 "asked for again"
             )
             self.writer.record("session.rewound", text, key)
-            log.warning("session_rewound", session=key, expected=expected, journaled=last)
+            log.warning("session_rewound", session=key, expected=expected, journaled=committed)
+        self.writer.progress = lambda: {k: s.getExpectedTargetNum() for k, s in sessions.items()}
 
     def _settings_of(self, settings: fix.SessionSettings) -> dict[str, fix.SessionSettings]:
         return {sid.toString(): settings for sid in settings.getSessions()}
@@ -299,17 +304,37 @@ class Gateway:
         mark that no session's message store holds (committed, then the process died before
         QuickFIX took them) are handed to QuickFIX now, in journal order, before any session
         connects; a counterparty keeping its sequence numbers gets them as the gap it asks
-        for at logon (fix/release_recovery.py)."""
-        rows = journal_after(self.engine, self.writer.released, RELEASED_KINDS)
-        if not rows:
-            return
-        events = [event_from_payload(kind, payload) for _, kind, payload in rows]
-        session_of = {id(e): self.dispatcher.session_of(e) for e in events}
+        for at logon (fix/release_recovery.py). Events from before a session's store was
+        last reset (a new session day) are not sent again: both sides started afresh."""
         pg = self.engine if self.config.gateway.message_store == "postgresql" else None
-        sent: dict[str, set[release_recovery.Signature]] = {}
-        for key in set(session_of.values()):
+        events: list[Event] = []
+        session_of: dict[int, str] = {}
+        created: dict[str, datetime | None] = {}
+        stale = 0
+        for seq, ts, kind, payload in journal_after(
+            self.engine, self.writer.released, RELEASED_KINDS
+        ):
+            try:
+                event = event_from_payload(kind, payload)
+                key = self.dispatcher.session_of(event)
+            except Exception as exc:
+                self.writer.record("release.failed", f"journal row {seq} ({kind}): {exc}", None)
+                log.error("release_recovery_failed", seq=seq, kind=kind, error=str(exc))
+                continue
             if key not in settings:
                 continue
+            if key not in created:
+                created[key] = release_recovery.store_created(
+                    self.registry.session_id(key), settings[key], pg
+                )
+            born = created[key]
+            if born is not None and ts.replace(tzinfo=ts.tzinfo or UTC) < born:
+                stale += 1
+                continue
+            events.append(event)
+            session_of[id(event)] = key
+        sent: dict[str, set[release_recovery.Signature]] = {}
+        for key in set(session_of.values()):
             raw = release_recovery.stored_messages(
                 self.registry.session_id(key), settings[key], pg, len(events) + 10_000
             )
@@ -326,6 +351,13 @@ class Gateway:
                     key,
                 )
             log.warning("release_recovered", messages=len(stranded), journaled=len(events))
+        if stale:
+            self.writer.record(
+                "release.recovered",
+                f"{stale} events journaled before their session's store was reset were not sent"
+                " again (a new session day)",
+                None,
+            )
         self.writer.mark_released()
 
     def _session_clients(self) -> dict[str, ClientConfig | None]:

@@ -443,3 +443,38 @@ def test_load_state_restores_a_pending_cancel(
 def test_load_state_of_an_empty_database_is_empty(engine: Engine) -> None:
     state = load_state(engine, INSTRUMENTS)
     assert (state.orders, state.children, state.cl_ord_ids) == ([], [], [])
+
+
+def test_every_commit_records_each_sessions_next_inbound_number_when_it_moved(
+    writer: tuple[JournalWriter, Failures], engine: Engine
+) -> None:
+    from qtinfra.store.repository import inbound_progress
+
+    w, failures = writer
+    numbers = {"FIX.4.4:QTGW->CLIENT1": 7, "FIX.4.4:QTGW->CBOE": 3}
+    w.progress = lambda: dict(numbers)
+    w.record("session.logon", "x", "FIX.4.4:QTGW->CLIENT1")
+    w.write([])
+    assert inbound_progress(engine) == numbers
+    numbers["FIX.4.4:QTGW->CLIENT1"] = 12
+    w.record("session.logon", "y", "FIX.4.4:QTGW->CLIENT1")
+    w.write([])
+    assert inbound_progress(engine)["FIX.4.4:QTGW->CLIENT1"] == 12
+    assert not failures.errors
+
+
+def test_the_release_mark_follows_each_commit_after_its_release(
+    writer: tuple[JournalWriter, Failures], engine: Engine
+) -> None:
+    from sqlalchemy import text as sql
+
+    w, _ = writer
+    w.open()
+    w.record("session.logon", "a", "S")
+    w.write([])  # committed and (nothing to) released: the next commit moves the mark
+    w.record("session.logon", "b", "S")
+    w.write([])
+    with engine.connect() as conn:
+        mark = conn.execute(sql("SELECT seq FROM journal_release WHERE id = 1")).scalar_one()
+        head = conn.execute(sql("SELECT max(seq) FROM journal")).scalar_one()
+    assert 1 <= mark < head  # one commit behind: what the last commit released is not yet marked

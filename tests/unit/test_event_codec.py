@@ -89,3 +89,18 @@ def test_every_released_event_round_trips_through_its_payload(event: object) -> 
 def test_a_kind_that_is_not_sent_to_a_session_is_refused() -> None:
     with pytest.raises(KeyError):
         event_from_payload("TradingStateChanged", "{}")
+
+
+def test_an_event_with_a_byte_that_is_not_utf8_is_journaled_readably_and_losslessly() -> None:
+    import orjson
+
+    from qtinfra.store.journal_text import unescape
+
+    event = CancelRejected(
+        "FIX.4.4:QTGW->CLIENT1", "O1", "C2", "C1", OrdStatus.NEW, CxlRejResponseTo.CANCEL,
+        CxlRejReason.BROKER_OPTION, "venue CBOE refused: caf\udce9", NOW,
+    )  # fmt: skip
+    payload = event_payload(event)
+    assert orjson.loads(payload)["text"] == "venue CBOE refused: caf\\xe9"
+    back = event_from_payload("CancelRejected", payload)
+    assert isinstance(back, CancelRejected) and unescape(back.text) == event.text

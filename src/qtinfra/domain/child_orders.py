@@ -66,6 +66,14 @@ class ChildOrder:
     venue_order_id: str | None = None
     cancel_requested: bool = False
     exec_ids: set[str] = field(default_factory=set)
+    cancels_sent: int = 0
+
+    def next_cancel_id(self) -> str:
+        """A new ClOrdID for our next OrderCancelRequest of this child: `<child>.X`, then
+        `<child>.X2`, `.X3`... (a venue refuses a ClOrdID used twice)."""
+        self.cancels_sent += 1
+        n = self.cancels_sent
+        return f"{self.child_id}.X" if n == 1 else f"{self.child_id}.X{n}"
 
     @property
     def leaves_qty(self) -> Decimal:

@@ -137,15 +137,12 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
 
 def logon_refusal(pairs: list[wire.Field], bad: wire.BadField | None) -> str | None:
     """Why a Logon is refused before its credentials are looked at: a field that is not
-    printable ASCII or too long, or a tag given twice (a second Password must not be the
-    one that counts, nor reach the journal unmasked)."""
+    printable ASCII or too long, or a HeartBtInt out of range. (A tag repeated outside a
+    repeating group never gets here: QuickFIX's validation refuses it first, and every
+    occurrence of a secret is masked in the journal.)"""
     if bad is not None:
         return f"Logon refused: {bad.text}"
-    seen: set[int] = set()
     for tag, value in pairs:
-        if tag in seen:
-            return f"Logon refused: tag {tag} appears more than once"
-        seen.add(tag)
         if tag == 108 and not (value.isdigit() and 1 <= int(value) <= MAX_HEARTBEAT):
             return f"Logon refused: HeartBtInt (108) must be 1 to {MAX_HEARTBEAT} seconds"
     return None

@@ -197,7 +197,7 @@ def _decimal(text: str, tag: int, name: str) -> Decimal:
 
 def _quantity(text: str) -> Decimal:
     value = _decimal(text, 38, "OrderQty")
-    if value > MAX_QUANTITY or value.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
+    if abs(value) > MAX_QUANTITY or value.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
         raise DecodeError(
             f"OrderQty (38) {text} is out of range: at most {fmt_decimal(MAX_QUANTITY)} with "
             f"{MAX_DECIMALS} decimals",

@@ -13,6 +13,7 @@ keeping its sequence numbers then receives them as the gap it asks for at logon.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import quickfix as fix
@@ -24,13 +25,13 @@ from qtinfra.fix import codec, wire
 Signature = tuple[str, ...]
 # The fields that tell one outbound message from another, by MsgType.
 _IDENTITY: dict[str, tuple[int, ...]] = {
-    "8": (17,),  # ExecID
-    "9": (11, 41, 434),  # ClOrdID, OrigClOrdID, CxlRejResponseTo
-    "j": (45, 372, 58),  # RefSeqNum, RefMsgType, Text
+    "8": (17,),  # ExecID: unique
+    "9": (11, 41, 434, 102, 60),  # ClOrdID, OrigClOrdID, CxlRejResponseTo, reason, time
+    "j": (45, 372, 379, 58),  # RefSeqNum, RefMsgType, BusinessRejectRefID, Text
     "3": (45, 371, 373),  # RefSeqNum, RefTagID, SessionRejectReason
-    "D": (11,),  # child ClOrdID
-    "F": (11,),
-    "H": (11,),
+    "D": (11,),  # child ClOrdID: unique
+    "F": (11,),  # child cancel ClOrdID: unique (<child>.X<n>)
+    "H": (11,),  # a status request: sent again at every venue logon anyway
 }
 
 
@@ -77,6 +78,36 @@ def stored_messages(
     name = f"{begin}-{sender}-{target}" + (f"-{qualifier}" if qualifier else "")
     folder = Path(settings.get(session_id).getString("FileStorePath"))
     return _file_store_messages(folder / f"{name}.header", folder / f"{name}.body", last)
+
+
+def store_created(
+    session_id: fix.SessionID, settings: fix.SessionSettings, engine: Engine | None
+) -> datetime | None:
+    """When QuickFIX's store for a session was last created (reset): nothing journaled
+    before it can be in it, and the counterparty started afresh then too."""
+    begin = session_id.getBeginString().getValue()
+    sender = session_id.getSenderCompID().getValue()
+    target = session_id.getTargetCompID().getValue()
+    qualifier = session_id.getSessionQualifier()
+    if engine is not None:
+        with engine.connect() as conn:
+            created = conn.execute(
+                text(
+                    "SELECT creation_time FROM sessions WHERE beginstring = :b AND "
+                    "sendercompid = :s AND targetcompid = :t AND session_qualifier = :q"
+                ),
+                {"b": begin, "s": sender, "t": target, "q": qualifier},
+            ).scalar()
+        if not isinstance(created, datetime):
+            return None
+        return created if created.tzinfo else created.replace(tzinfo=UTC)
+    name = f"{begin}-{sender}-{target}" + (f"-{qualifier}" if qualifier else "")
+    path = Path(settings.get(session_id).getString("FileStorePath")) / f"{name}.session"
+    if not path.exists():
+        return None
+    stamp = path.read_text().strip()
+    fmt = "%Y%m%d-%H:%M:%S.%f" if "." in stamp else "%Y%m%d-%H:%M:%S"
+    return datetime.strptime(stamp, fmt).replace(tzinfo=UTC)
 
 
 def _file_store_messages(header: Path, body: Path, last: int) -> list[str]:

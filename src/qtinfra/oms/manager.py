@@ -931,7 +931,7 @@ class OrderManager:
             self.outbox.events.append(
                 ChildCancelSent(
                     venue=child.venue,
-                    child_id=f"{child.child_id}.X",
+                    child_id=child.next_cancel_id(),
                     orig_child_id=child.child_id,
                     order_id=order.order_id,
                     symbol=order.instrument.symbol,
@@ -1072,13 +1072,13 @@ class OrderManager:
             return
         if cmd.exec_id in child.exec_ids:
             return
-        child.exec_ids.add(cmd.exec_id)
         order = self.orders[child.order_id]
         if cmd.venue_order_id and cmd.venue_order_id != NONE_ID:
             child.venue_order_id = cmd.venue_order_id
         exec_type = cmd.exec_type
         if exec_type is ExecType.ORDER_STATUS:
             self._reconcile(order, child, cmd)
+            child.exec_ids.add(cmd.exec_id)
             return
         if exec_type is ExecType.TRADE:
             self._apply_fill(order, child, cmd.last_qty, cmd.last_px, cmd)
@@ -1100,6 +1100,8 @@ class OrderManager:
                     self.excluded.setdefault(order.order_id, set()).add(child.venue)
         else:
             return
+        # Remembered once the report was applied: one that failed may come again.
+        child.exec_ids.add(cmd.exec_id)
         self._touch_child(child)
         self._settle(order)
 

@@ -25,6 +25,7 @@ with FIX50SP2.xml for FIXT.1.1 sessions), loaded once per process.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
@@ -286,7 +287,7 @@ def venue_fill(entry: JournalEntry, child_ids: set[str]) -> VenueFill | None:
         entry.seq,
         entry.ts,
         entry.session or "",
-        child.removesuffix(".X"),
+        _child_of(child),
         values.get("17", ""),
         qty,
         px,
@@ -545,7 +546,7 @@ class _OrderIds:
     order_id: str | None
     cl_ord_ids: list[str]  # the client's, in the order they appeared
     sessions: list[str]  # the client sessions
-    child_ids: set[str]  # child orders and our cancels of them (<child>.X)
+    child_ids: set[str]  # child orders and our cancels of them (<child>.X, <child>.X2...)
     venues: set[str]
 
     @classmethod
@@ -617,7 +618,7 @@ def _summarise(
         if values.get("35") == "8":
             child = values.get("41") if values.get("41") in child_ids else values.get("11")
             if child in child_ids and "39" in values:
-                status[child.removesuffix(".X")] = _name(OrdStatus, values["39"])
+                status[_child_of(child)] = _name(OrdStatus, values["39"])
     filled: dict[str, Decimal] = {}
     seen: set[tuple[str, str]] = set()
     for f in fills:
@@ -781,3 +782,11 @@ def run_order_trail(config: QtinfraConfig, order: str, as_json: bool) -> int:
     else:
         sys.stdout.write(render_text(trail))
     return 0
+
+
+_CANCEL_SUFFIX = re.compile(r"\.X\d*$")
+
+
+def _child_of(cl_ord_id: str) -> str:
+    """The child order a ClOrdID at a venue belongs to (our cancels are <child>.X<n>)."""
+    return _CANCEL_SUFFIX.sub("", cl_ord_id)

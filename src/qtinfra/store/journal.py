@@ -20,7 +20,6 @@ close, in the same transaction as the rows it covers.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,11 +64,12 @@ def event_payload(event: Event) -> str:
     """Canonical JSON of an event: its fields in declaration order, Decimals as plain
     strings, enumerations as their FIX codes, timestamps in ISO 8601 UTC (orjson encodes
     the dataclass directly). A text orjson refuses (a lone surrogate: a byte that was not
-    UTF-8) is written as a JSON \\u escape instead, so no event can fail to be journaled."""
+    UTF-8, say in a venue's Text) is written with the journal's lossless escape
+    (store/journal_text.py), so no event can fail to be journaled or to be read back."""
     try:
         return orjson.dumps(event, default=_orjson_default).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(_plain(event), separators=(",", ":"), default=_orjson_default)
+        return orjson.dumps(_plain(event), default=_orjson_default).decode()
 
 
 def _plain(value: object) -> object:
@@ -83,6 +83,8 @@ def _plain(value: object) -> object:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return escape(value)
     return value
 
 
@@ -234,6 +236,10 @@ _JOURNAL_INSERT = (
     "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m})"
 )
 _RELEASE_UPDATE = "UPDATE journal_release SET seq = {m} WHERE id = 1"
+_PROGRESS_UPSERT = (
+    "INSERT INTO session_progress (session, next_in) VALUES ({m}, {m}) "
+    "ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in"
+)
 _CHECKPOINT_INSERT = (
     "INSERT INTO journal_checkpoints (seq, hash, ts, key_id, signature) "
     "VALUES ({m}, {m}, {m}, {m}, {m})"
@@ -276,9 +282,10 @@ class JournalWriter:
         self._sqlite = False
         self._released = 0  # the release mark as committed (journal_release.seq)
         self._release_to = 0  # what the next commit writes: every event up to it was sent
-        self.release_floor: int | None = None
-        """While events committed before a crash are still waiting to be sent (at their
-        session's logon), the mark stays below the first of them."""
+        self.progress: Callable[[], dict[str, int]] | None = None
+        """Each session's next expected inbound MsgSeqNum now (read at every commit, on
+        the business thread, and written to session_progress when it moved)."""
+        self._progress: dict[str, int] = {}
         self.fault: Callable[[str, list[dict[str, Any]]], None] | None = None
         """Test-only fault injection (gateway/faults): called with "before-commit" and
         "after-commit" and the rows of each group commit."""
@@ -464,9 +471,12 @@ class JournalWriter:
                     cursor.executemany(_JOURNAL_INSERT.format(m=mark), params)
                     head = (seq, last)
                 signed = self._checkpoint(cursor, mark, head)
-                release_to = self._release_mark()
+                release_to = self._release_to
                 if release_to > self._released:
                     cursor.execute(_RELEASE_UPDATE.format(m=mark), (release_to,))
+                progress = self._moved_progress()
+                if progress:
+                    cursor.executemany(_PROGRESS_UPSERT.format(m=mark), progress)
                 write = self._writer(cursor)
                 write(_ORDERS, [r for b in batches for r in b.new_orders], update=False)
                 write(_ORDERS, [r for b in batches for r in b.changed_orders], update=True)
@@ -482,6 +492,7 @@ class JournalWriter:
                 cursor.close()
             self._head = head
             self._released = max(self._released, release_to)
+            self._progress.update(progress)
             if signed:
                 self._signed_seq = head[0]
                 self._checkpoint_due = False
@@ -509,9 +520,10 @@ class JournalWriter:
         # Everything up to the head is now with QuickFIX (or was never to be sent).
         self._release_to = head[0]
 
-    def _release_mark(self) -> int:
-        floor = self.release_floor
-        return self._release_to if floor is None else min(self._release_to, floor)
+    def _moved_progress(self) -> list[tuple[str, int]]:
+        if self.progress is None:
+            return []
+        return [(k, v) for k, v in self.progress().items() if self._progress.get(k) != v]
 
     def _checkpoint(self, cursor: Any, mark: str, head: tuple[int, str]) -> bool:
         """Insert a signed checkpoint of `head` when one is due; returns whether it did."""
@@ -538,7 +550,7 @@ class JournalWriter:
     def close(self) -> None:
         """Sign the chain head if it moved since the last checkpoint (and record how far
         the events were released), then let go of the connection."""
-        if self.failed is None and (self._unsigned() or self._release_mark() > self._released):
+        if self.failed is None and (self._unsigned() or self._release_to > self._released):
             self._checkpoint_due = True
             self._commit([])
         if self._raw is not None:

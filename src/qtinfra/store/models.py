@@ -166,6 +166,18 @@ class JournalReleaseRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
+class SessionProgressRow(Base):
+    """How far each FIX session's inbound messages are journaled: QuickFIX's next expected
+    MsgSeqNum as of the last group commit (everything below it was processed and its
+    effects committed). At start a session's store is set back to it when it is ahead
+    (exactly once inbound)."""
+
+    __tablename__ = "session_progress"
+
+    session: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_in: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
 class Rts22ReportedRow(Base):
     """A record put in an RTS 22 transaction report file (migration 0005): TxId, the trading
     day of the file, the SHA-256 of the canonical New record (for a CANC, of the New it

@@ -16,8 +16,14 @@ from qtinfra.domain.child_orders import ChildOrder
 from qtinfra.domain.commands import Party
 from qtinfra.domain.orders import ChangeKind, Order, PendingChange
 from qtinfra.domain.values import Instrument, OrdStatus, OrdType, Side, TimeInForce
-from qtinfra.store.journal_text import wire_bytes
-from qtinfra.store.models import ChildOrderRow, ClOrdIdRow, ExecutionRow, JournalRow, OrderRow
+from qtinfra.store.models import (
+    ChildOrderRow,
+    ClOrdIdRow,
+    ExecutionRow,
+    JournalRow,
+    OrderRow,
+    SessionProgressRow,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -185,56 +191,22 @@ def first_journal_day(engine: Engine) -> date | None:
     return (first if first.tzinfo else first.replace(tzinfo=UTC)).astimezone(UTC).date()
 
 
-def last_inbound_seq(engine: Engine, session: str, window: int = 500) -> int | None:
-    """The highest MsgSeqNum (34) among the inbound messages of `session` the journal holds
-    since the session's latest Logon (None: it holds none). Frames whose CheckSum does not
-    verify (QuickFIX discarded them) do not count, except those journaled with a secret
-    masked (a Logon: its CheckSum was over the password); neither does anything before
-    the last `window` inbound rows."""
+def inbound_progress(engine: Engine) -> dict[str, int]:
+    """Each FIX session's next expected inbound MsgSeqNum as of the last group commit."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(SessionProgressRow.session, SessionProgressRow.next_in))
+        return {str(r.session): int(r.next_in) for r in rows}
+
+
+def journal_after(
+    engine: Engine, seq: int, kinds: Iterable[str]
+) -> list[tuple[int, datetime, str, str]]:
+    """(seq, ts, kind, payload) of the journal rows after `seq` of the given kinds, in
+    order."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(JournalRow.payload)
-            .where(JournalRow.kind == "fix.in", JournalRow.session == session)
-            .order_by(JournalRow.seq.desc())
-            .limit(window)
-        ).scalars()
-        best: int | None = None
-        for payload in rows:
-            raw = wire_bytes(payload)
-            if not checksum_ok(raw) and b"=*****\x01" not in raw:
-                continue
-            seq = _field(raw, b"34")
-            if seq is not None and seq.isdigit():
-                best = max(best or 0, int(seq))
-            if _field(raw, b"35") == b"A":
-                break
-        return best
-
-
-def checksum_ok(raw: bytes) -> bool:
-    """Whether a frame's CheckSum (10) is the sum of its bytes before it, modulo 256."""
-    at = raw.rfind(b"\x0110=")
-    if at < 0 or not raw.endswith(b"\x01"):
-        return False
-    text = raw[at + 4 : -1]
-    return text.isdigit() and int(text) == sum(raw[: at + 1]) % 256
-
-
-def _field(raw: bytes, tag: bytes) -> bytes | None:
-    start = raw.find(b"\x01" + tag + b"=")
-    if start < 0:
-        return None
-    start += len(tag) + 2
-    end = raw.find(b"\x01", start)
-    return raw[start:end] if end >= 0 else None
-
-
-def journal_after(engine: Engine, seq: int, kinds: Iterable[str]) -> list[tuple[int, str, str]]:
-    """(seq, kind, payload) of the journal rows after `seq` of the given kinds, in order."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JournalRow.seq, JournalRow.kind, JournalRow.payload)
+            select(JournalRow.seq, JournalRow.ts, JournalRow.kind, JournalRow.payload)
             .where(JournalRow.seq > seq, JournalRow.kind.in_(list(kinds)))
             .order_by(JournalRow.seq)
         ).all()
-    return [(int(r.seq), str(r.kind), str(r.payload)) for r in rows]
+    return [(int(r.seq), r.ts, str(r.kind), str(r.payload)) for r in rows]
