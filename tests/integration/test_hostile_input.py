@@ -319,3 +319,47 @@ def test_handl_inst_automated_and_the_instruments_currency_are_accepted(
     raw.send("D", order("OK-21", (21, "1"), (15, "USD")))
     report = raw.expect("8")
     assert (report[11], report[150]) == ("OK-21", "0")
+
+
+# -- the operator endpoint cannot be held or confused ---------------------------------------
+
+
+def test_idle_and_partial_requests_to_the_ops_endpoint_are_closed_and_hold_nothing(
+    deployment: Deployment,
+) -> None:
+    import socket
+
+    idle = [socket.create_connection(("127.0.0.1", deployment.http_port)) for _ in range(50)]
+    partial = socket.create_connection(("127.0.0.1", deployment.http_port))
+    partial.sendall(
+        b"POST /risk/state HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+        b'Content-Type: application/json\r\n\r\n{"scope":'
+    )
+    try:
+        # Meanwhile the endpoint answers everyone else at once.
+        assert deployment.health() is not None
+        start = time.monotonic()
+        for conn in [*idle, partial]:
+            conn.settimeout(15)
+            while conn.recv(4096):
+                pass  # closed by the gateway after its request timeout
+        assert time.monotonic() - start < 12
+    finally:
+        for conn in [*idle, partial]:
+            conn.close()
+    assert alive(deployment)
+
+
+def test_an_authorization_header_that_is_not_ascii_gets_401(deployment: Deployment) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", deployment.http_port, timeout=10)
+    try:
+        conn.putrequest("POST", "/risk/state")
+        conn.putheader("Authorization", "Bearer caf\xe9".encode("latin-1"))
+        conn.putheader("Content-Length", "2")
+        conn.endheaders(b"{}")
+        assert conn.getresponse().status == 401
+    finally:
+        conn.close()
+    assert alive(deployment)

@@ -1,8 +1,8 @@
 """RTS 22 transaction reports on PostgreSQL: the same journal scenarios as
 tests/unit/test_rts22.py (which runs them on SQLite), on a database of the test's own made by
 the real migrations: a day of two clients on two venues validates and carries the right
-values, a second run reports nothing twice, a correction gives CANC + NEWT, and a refused
-report leaves neither a file nor a record behind."""
+values, a second run reports nothing twice, a correction gives CANC + NEWT, and a
+transaction the schema refuses is held back, leaving neither a file nor a record of it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, inspect
 
 from qtinfra.config import PROJECT_ROOT
 from qtinfra.reports.iso20022 import load_schema, validate
-from qtinfra.reports.rts22 import TransactionReportInvalid, generate_rts22, run_rts22
+from qtinfra.reports.rts22 import generate_rts22, run_rts22
 from qtinfra.store.db import make_engine, migrate
 from tests.unit.test_rts22 import (
     ACC1_LEI,
@@ -108,18 +108,19 @@ def test_two_clients_on_two_venues_then_a_correction_on_postgresql(
     assert {day for _, _, _, day in rows} == {DAY}
 
 
-def test_refused_report_leaves_no_file_and_no_record_on_postgresql(
+def test_held_transaction_leaves_no_file_and_no_record_on_postgresql(
     engine: Engine, journal: Journal, tmp_path: Path
 ) -> None:
     journal.new_order("O1", "ACC1")
     bad = journal.fill("O1", "10", "190", isin="US03783310")
     out = tmp_path / "reports"
 
-    with pytest.raises(TransactionReportInvalid) as caught:
-        generate_rts22(make_config(out), engine, DAY)
+    result = generate_rts22(make_config(out), engine, DAY)
 
-    assert f"transaction {bad.exec_id}" in str(caught.value)
-    assert "field 41 Instrument identification code" in str(caught.value)
+    [problem] = result.held
+    assert problem.tx_id == bad.exec_id
+    assert "field 41 Instrument identification code" in str(problem)
+    assert result.path is None
     assert not (out / "2026-03-02").exists() or not any((out / "2026-03-02").iterdir())
     assert reported_rows(engine) == []
 

@@ -37,7 +37,6 @@ from qtinfra.oms.manager import OrderManager
 from qtinfra.oms.sequencer import batch_from_outbox
 from qtinfra.reports.iso20022 import AUTH_016, HEAD_001, load_schema, validate
 from qtinfra.reports.rts22 import (
-    TransactionReportInvalid,
     build_transactions,
     generate_rts22,
     read_fills,
@@ -529,26 +528,26 @@ def test_a_reported_transaction_no_longer_in_the_journal_is_cancelled(
 
 
 @requires_schemas
-def test_isin_failing_the_schema_pattern_is_refused_naming_transaction_and_field(
+def test_a_transaction_failing_the_schema_is_held_back_and_the_rest_is_filed(
     engine: Engine, journal: Journal, out: Path
 ) -> None:
+    # One record never stops the day's report (issue 10): the bad one is held back,
+    # named with its field, and reported by the first run after it is fixed.
     journal.new_order("O1", "ACC1")
     good = journal.fill("O1", "10", "190")
     bad = journal.fill("O1", "10", "190", isin="US03783310")  # 10 characters
 
-    with pytest.raises(TransactionReportInvalid) as caught:
-        generate_rts22(make_config(out), engine, DAY)
+    result = generate_rts22(make_config(out), engine, DAY)
 
-    message = str(caught.value)
-    assert "refused, nothing was written" in message
-    assert f"transaction {bad.exec_id}" in message
-    assert "field 41 Instrument identification code (New/FinInstrm/Id)" in message
-    assert "'US03783310' is not accepted by the pattern" in message
-    assert good.exec_id not in message
-    [problem] = caught.value.problems
+    assert result.path is not None and result.new == (good.exec_id,)
+    [problem] = result.held
     assert problem.tx_id == bad.exec_id
-    assert not (out / "2026-03-02").exists() or not any((out / "2026-03-02").iterdir())
-    assert reported_rows(engine) == []
+    assert problem.field.startswith("41 Instrument identification code (New/FinInstrm/Id)")
+    assert "'US03783310' is not accepted by the pattern" in problem.message
+    text = "\n".join(result.summary())
+    assert "held back 1 transaction" in text and f"transaction {bad.exec_id}" in text
+    assert bad.exec_id not in result.path.read_text()
+    assert [r[0] for r in reported_rows(engine)] == [good.exec_id]
 
 
 @requires_schemas
@@ -559,50 +558,48 @@ def test_schema_errors_in_attributes_and_parties_name_their_fields(
     bad_ccy = journal.fill("O1", "10", "190", currency="usd")
     bad_mic = journal.fill("O1", "10", "190", mic="CE-X")
 
-    with pytest.raises(TransactionReportInvalid) as caught:
-        generate_rts22(make_config(out), engine, DAY)
+    result = generate_rts22(make_config(out), engine, DAY)
 
-    found = {(p.tx_id, p.field.split(" (")[0]) for p in caught.value.problems}
+    found = {(p.tx_id, p.field.split(" (")[0]) for p in result.held}
     assert (bad_ccy.exec_id, "34 Price currency") in found
     assert (bad_mic.exec_id, "16 Seller identification code") in found
     assert (bad_mic.exec_id, "36 Venue") in found
+    assert result.path is None and reported_rows(engine) == []  # nothing left to file
 
 
-def test_missing_price_is_refused_naming_transaction_and_field_without_writing(
+def test_missing_price_holds_the_transaction_naming_its_field(
     engine: Engine, journal: Journal, out: Path
 ) -> None:
     journal.new_order("O1", "ACC1")
     bad = journal.fill("O1", "10", None)
 
-    with pytest.raises(TransactionReportInvalid) as caught:
-        generate_rts22(make_config(out, schema_dir=None), engine, DAY)
+    result = generate_rts22(make_config(out, schema_dir=None), engine, DAY)
 
-    [problem] = caught.value.problems
+    [problem] = result.held
     assert problem.tx_id == bad.exec_id
     assert problem.field == "33 Price"
     assert f"transaction {bad.exec_id} (ExecID {bad.exec_id} of order O1, account ACC1)" in str(
-        caught.value
+        problem
     )
-    assert "no LastPx (31)" in str(caught.value)
-    assert not (out / "2026-03-02").exists()
+    assert "no LastPx (31)" in problem.message
+    assert result.path is None and not (out / "2026-03-02").exists()
     assert reported_rows(engine) == []
 
 
-def test_natural_person_without_birth_date_is_refused_naming_the_field(
+def test_natural_person_without_birth_date_is_held_naming_the_field(
     engine: Engine, journal: Journal, out: Path
 ) -> None:
     journal.new_order("O2", "ACC2", Side.BUY, DECISION_1002, TRADER_2002)
     fill = journal.fill("O2", "5", "190")
 
-    with pytest.raises(TransactionReportInvalid) as caught:
-        generate_rts22(make_config(out, schema_dir=None, acc2_birth_date=None), engine, DAY)
+    result = generate_rts22(make_config(out, schema_dir=None, acc2_birth_date=None), engine, DAY)
 
-    [problem] = caught.value.problems
+    [problem] = result.held
     assert (problem.tx_id, problem.field) == (fill.exec_id, "11 Buyer - date of birth")
     assert "without birth_date in config/accounts.toml" in problem.message
 
 
-def test_executing_trader_missing_from_people_registry_is_refused(
+def test_executing_trader_missing_from_people_registry_is_held(
     engine: Engine, journal: Journal, out: Path
 ) -> None:
     journal.new_order("O1", "ACC1", executing_trader=Party("3999", "P", 12, 24))
@@ -610,17 +607,31 @@ def test_executing_trader_missing_from_people_registry_is_refused(
     journal.new_order("O2", "ACC1", executing_trader=Party("ALGOX", "P", 12, None))
     unknown = journal.fill("O2", "5", "190")
 
-    with pytest.raises(TransactionReportInvalid) as caught:
-        generate_rts22(make_config(out, schema_dir=None), engine, DAY)
+    result = generate_rts22(make_config(out, schema_dir=None), engine, DAY)
 
-    problems = {p.tx_id: p for p in caught.value.problems}
+    problems = {p.tx_id: p for p in result.held}
     assert problems[fill.exec_id].field == "59 Execution within firm"
     assert "3999 is a natural person" in problems[fill.exec_id].message
     assert "neither a known person nor an algorithm" in problems[unknown.exec_id].message
 
 
+def test_a_held_transaction_is_reported_once_fixed_and_never_cancelled_meanwhile(
+    engine: Engine, journal: Journal, out: Path
+) -> None:
+    journal.new_order("O2", "ACC2", Side.BUY, DECISION_1002, TRADER_2002)
+    fill = journal.fill("O2", "5", "190")
+    first = generate_rts22(make_config(out, schema_dir=None), engine, DAY)
+    assert first.new == (fill.exec_id,)
+    # The client's record loses its birth date: the report changes, the day is re-run.
+    held = generate_rts22(make_config(out, schema_dir=None, acc2_birth_date=None), engine, DAY)
+    assert [p.tx_id for p in held.held] == [fill.exec_id]
+    assert held.cancelled == ()  # what was reported stands until the data is fixed
+    fixed = generate_rts22(make_config(out, schema_dir=None), engine, DAY)
+    assert fixed.held == () and fixed.path is None  # unchanged: nothing to refile
+
+
 @requires_schemas
-def test_run_prints_the_refusal_and_returns_1(
+def test_run_prints_what_was_held_and_returns_2(
     tmp_path: Path,
     out: Path,
     capsys: pytest.CaptureFixture[str],
@@ -638,11 +649,11 @@ def test_run_prints_the_refusal_and_returns_1(
         update={"gateway": make_config(out).gateway.model_copy(update={"database_url": url})}
     )
 
-    assert run_rts22(config, DAY, None) == 1
+    assert run_rts22(config, DAY, None) == 2
 
-    err = capsys.readouterr().err
-    assert f"transaction {bad.exec_id}" in err and "field 41" in err
-    assert not (out / "2026-03-02").exists() or not any((out / "2026-03-02").iterdir())
+    captured = capsys.readouterr()
+    assert f"transaction {bad.exec_id}" in captured.out and "field 41" in captured.out
+    assert "held back" in captured.err
     engine.dispose()
 
 

@@ -289,3 +289,27 @@ def test_a_sealed_national_id_is_revealed_for_the_report(day: Day, tmp_path: Pat
     k1 = next(r for r in json.loads(out.read_text()) if r["order_id"] == day.order_ids["K1"])
     assert k1["client_id"] == ACC2_NATIONAL_ID
     assert "fernet:" not in out.read_text()
+
+
+def test_an_event_that_cannot_be_recorded_is_held_back_and_the_others_are_kept(
+    day: Day, records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qtinfra.reports import rts24
+
+    real = rts24._record
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ValueError("field larger than field limit")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rts24, "_record", flaky)
+    held: list[str] = []
+    got = order_records(day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI, held)
+    assert len(got) == len(records) - 1
+    assert len(held) == 1 and "field larger than field limit" in held[0]
+    with pytest.raises(ValueError):  # without a list to hold them in, it is an error
+        calls["n"] = 0
+        order_records(day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI)

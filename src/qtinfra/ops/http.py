@@ -63,6 +63,11 @@ class OpsServer:
             )
 
         class Handler(BaseHTTPRequestHandler):
+            # A connection that sends nothing, or a request that never completes (a body
+            # shorter than its Content-Length), is closed after this many seconds, so idle
+            # or partial requests cannot hold the endpoint's threads.
+            timeout = REQUEST_TIMEOUT
+
             def do_GET(self) -> None:
                 route = routes.get(self.path.split("?", 1)[0])
                 if route is None:
@@ -87,11 +92,16 @@ class OpsServer:
                     self._answer(*_json(404, {"error": "not found"}))
                     return
                 given = self.headers.get("Authorization", "")
-                if not token or not hmac.compare_digest(given, f"Bearer {token}"):
+                expected = f"Bearer {token}".encode()
+                if not token or not hmac.compare_digest(
+                    given.encode("latin-1", "replace"), expected
+                ):
                     self._answer(*_json(401, {"error": "operator token required"}))
                     return
                 try:
                     length = int(self.headers.get("Content-Length") or 0)
+                    if self.headers.get("Transfer-Encoding"):
+                        raise ValueError("send the body with a Content-Length")
                     if not 0 <= length <= MAX_BODY:
                         raise ValueError(f"Content-Length must be 0 to {MAX_BODY} bytes")
                     body = json.loads(self.rfile.read(length) or b"{}")
@@ -99,6 +109,8 @@ class OpsServer:
                         raise ValueError("the request body must be a JSON object")
                     result = handler(body)
                 except (ValueError, KeyError, ConfigError, RecursionError) as exc:
+                    # ValueError includes a JSON body that is not UTF-8 or holds a lone
+                    # surrogate, and a Content-Length out of bounds.
                     # A bad request or a bad limits file: nothing changed.
                     self._answer(*_json(400, {"error": str(exc)}))
                     return
@@ -149,6 +161,7 @@ def _json(status: int, value: object) -> tuple[int, str, bytes]:
 
 
 MAX_BODY = 64 * 1024
+REQUEST_TIMEOUT = 5.0
 TEXT_LIMIT = 256
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 

@@ -10,8 +10,8 @@ One report per client fill, dated by the UTC date of its TransactTime; an order 
 own account (OrderCapacity P, DEAL) is two: the market side (firm and venue) and the client
 side (firm and client, off venue). The file is validated against ESMA's schemas
 (`reports.schema_dir`, by default the copy shipped in reports/schemas/) before it is
-written: a file with one bad transaction is not written at all, and the error names the
-transaction (TxId) and the RTS 22 field.
+written; a transaction whose data is missing or fails the schema is held back, named with
+its TxId and RTS 22 field, and the rest is filed.
 
 Regenerating a day reports only what changed since the last file (table rts22_reported):
 a transaction whose record changed is cancelled (CANC) and reported anew (NEWT) under the
@@ -23,6 +23,7 @@ withdraws the old record before it receives the new one.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import os
 import re
@@ -268,6 +269,10 @@ class Rts22Result:
     cancelled: tuple[str, ...]
     unchanged: tuple[str, ...]
     validated_against: str | None
+    held: tuple[Problem, ...] = ()
+    """Transactions not reported because their data is missing or fails the schema (each
+    names the TxId and field); the rest of the day was filed. They are reported by the
+    first run after the data is fixed."""
 
     @property
     def paths(self) -> list[Path]:
@@ -278,13 +283,22 @@ class Rts22Result:
             f"{len(self.new)} NEWT, {len(self.cancelled)} CANC, {len(self.unchanged)} unchanged"
         )
         head = f"RTS 22 transaction report for {self.day.isoformat()}"
+        held = []
+        if self.held:
+            tx = {p.tx_id for p in self.held}
+            held = [
+                f"  held back {len(tx)} transaction{'s' if len(tx) != 1 else ''}, not reported "
+                f"(fix the data and run again; {len(self.held)} problem"
+                f"{'s' if len(self.held) != 1 else ''}):",
+                *(f"    {p}" for p in self.held),
+            ]
         if self.path is None:
-            return [f"{head}: nothing new to report ({counts}); no file written"]
+            return [f"{head}: nothing new to report ({counts}); no file written", *held]
         if self.validated_against is None:
             check = "not validated (reports.schema_dir is not set)"
         else:
             check = f"validated against {self.validated_against}"
-        return [f"{head}: {self.path}", f"  {counts} (already reported)", f"  {check}"]
+        return [f"{head}: {self.path}", f"  {counts} (already reported)", f"  {check}", *held]
 
 
 def transaction_reference(exec_id: str) -> str:
@@ -635,6 +649,17 @@ def build_transactions(
     """The New records of day's fills, in journal order (a DEAL's market side, then its
     client side). Raises TransactionReportInvalid naming every record whose data is missing
     or inconsistent."""
+    records, problems = build_records(config, fills)
+    if problems:
+        raise TransactionReportInvalid(day, problems)
+    return records
+
+
+def build_records(
+    config: QtinfraConfig, fills: Sequence[ClientFill]
+) -> tuple[list[TransactionRecord], list[Problem]]:
+    """The New records whose data is complete, and the problems of those held back (both
+    legs of a DEAL are held when either has a problem)."""
     problems: list[Problem] = []
     builder = _Builder(
         config,
@@ -644,9 +669,14 @@ def build_transactions(
         problems,
     )
     records = builder.records(fills)
-    if problems:
-        raise TransactionReportInvalid(day, problems)
-    return records
+    return _without(records, {p.tx_id for p in problems if p.tx_id}), problems
+
+
+def _without(records: list[TransactionRecord], tx_ids: set[str]) -> list[TransactionRecord]:
+    """records less those of every fill one of tx_ids belongs to (a DEAL's two legs go
+    together)."""
+    fills = {r.fill.exec_id for r in records if r.tx_id in tx_ids}
+    return [r for r in records if r.fill.exec_id not in fills]
 
 
 # -- the file -----------------------------------------------------------------------------
@@ -751,10 +781,12 @@ def generate_rts22(
     """Produce day's RTS 22 file into <out_dir>/<day>/rts22-<day>-<n>.xml (out_dir: the
     configured reports.out_dir) with what changed since the last file of the day, validated
     against reports.schema_dir (unset: the ESMA schemas shipped in qtinfra/reports/schemas),
-    and record what it reported. Nothing new:
-    no file. Raises TransactionReportInvalid (nothing written, nothing recorded) when a
-    record lacks data or the file fails the schema; ConfigError when the schemas cannot
-    be loaded."""
+    and record what it reported. Nothing new: no file. A transaction whose data is missing or
+    fails the schema is held back (Rts22Result.held names it and the field) and the rest is
+    filed: one record never stops the day's report; a held one is reported by the first run
+    after it is fixed (it is neither recorded nor cancelled meanwhile). Raises
+    TransactionReportInvalid (nothing written) only for a schema error no transaction can
+    be blamed for; ConfigError when the schemas cannot be loaded."""
     now = now or datetime.now(UTC)
     out_dir = out_dir if out_dir is not None else config.reports_dir
     folder = out_dir / day.isoformat()
@@ -765,7 +797,8 @@ def generate_rts22(
 
     # Personal data is sealed at rest; it is revealed here, for the report only.
     config = reveal_config(config)
-    records = build_transactions(config, day, read_fills(engine, day))
+    records, held = build_records(config, read_fills(engine, day))
+    held_ids = {p.tx_id for p in held if p.tx_id}
     with engine.connect() as conn:
         prior = _latest_reported(conn, day, [r.tx_id for r in records])
         number = _next_number(conn, folder, day)
@@ -781,39 +814,30 @@ def generate_rts22(
         else:
             cancels[record.tx_id] = last.content_sha256
             new.append(record)
-    current = {r.tx_id for r in records}
+    current = {r.tx_id for r in records} | held_ids
     for tx_id, last in prior.items():
         if tx_id not in current and last.status == NEWT and last.trading_day == day:
             cancels[tx_id] = last.content_sha256
     validated = schemas.describe() if schemas else None
-    if not new and not cancels:
-        return Rts22Result(day, None, (), (), tuple(unchanged), validated)
+    by_tx = {r.tx_id: r.fill for r in records}
+    while True:
+        if not new and not cancels:
+            return Rts22Result(day, None, (), (), tuple(unchanged), validated, tuple(held))
+        root = _file(config, day, number, now, new, cancels)
+        violations = validate(root, schemas) if schemas is not None else []
+        if not violations:
+            break
+        problems = [_problem_of(v, by_tx) for v in violations]
+        blamed = {p.tx_id for p in problems if p.tx_id is not None and p.tx_id in by_tx}
+        if not blamed or any(p.tx_id not in blamed for p in problems):
+            raise TransactionReportInvalid(day, problems)
+        # Hold the transactions the schema refuses; file the rest.
+        held += problems
+        new = _without(new, blamed)
+        for tx_id in blamed:
+            cancels.pop(tx_id, None)
 
     name = f"rts22-{day.isoformat()}-{number}.xml"
-    document = root_element(AUTH_016, "Document")
-    report = sub(document, "FinInstrmRptgTxRpt")
-    for tx_id in sorted(cancels):
-        cancel = sub(sub(report, "Tx"), "Cxl")
-        sub(cancel, "TxId", tx_id)
-        sub(cancel, "ExctgPty", config.firm.lei)
-        sub(cancel, "SubmitgPty", config.firm.lei)
-    for record in new:
-        sub(report, "Tx").append(record.element)
-    root = business_envelope(
-        document,
-        sender=config.firm.lei,
-        receiver=config.reports.nca or config.firm.country,
-        message_id=f"RTS22-{day.isoformat()}-{number}",
-        message_definition=MESSAGE_DEFINITION,
-        created=now,
-    )
-    etree.cleanup_namespaces(root)
-    if schemas is not None:
-        by_tx = {r.tx_id: r.fill for r in records}
-        violations = validate(root, schemas)
-        if violations:
-            raise TransactionReportInvalid(day, [_problem_of(v, by_tx) for v in violations])
-
     body = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     rows = [
         {
@@ -861,13 +885,49 @@ def generate_rts22(
         tuple(sorted(cancels)),
         tuple(unchanged),
         validated,
+        tuple(held),
     )
+
+
+def _file(
+    config: QtinfraConfig,
+    day: date,
+    number: int,
+    now: datetime,
+    new: list[TransactionRecord],
+    cancels: dict[str, str],
+) -> Element:
+    """The BizData file: the cancellations first, then the new records."""
+    document = root_element(AUTH_016, "Document")
+    report = sub(document, "FinInstrmRptgTxRpt")
+    for tx_id in sorted(cancels):
+        cancel = sub(sub(report, "Tx"), "Cxl")
+        sub(cancel, "TxId", tx_id)
+        sub(cancel, "ExctgPty", config.firm.lei)
+        sub(cancel, "SubmitgPty", config.firm.lei)
+    for record in new:
+        sub(report, "Tx").append(copy.deepcopy(record.element))
+    root = business_envelope(
+        document,
+        sender=config.firm.lei,
+        receiver=config.reports.nca or config.firm.country,
+        message_id=f"RTS22-{day.isoformat()}-{number}",
+        message_definition=MESSAGE_DEFINITION,
+        created=now,
+    )
+    etree.cleanup_namespaces(root)
+    return root
+
+
+HELD = 2
+"""run_rts22's exit status when the day was filed but some transactions were held back."""
 
 
 def run_rts22(config: QtinfraConfig, day: date, out_dir: Path | None) -> int:
     """`qtinfra reports rts22 --date D [--out DIR]`: produce the day's file, print what was
-    done (the file, how many NEWT, CANC and unchanged, whether it was validated); 0 on
-    success, 1 when the report was refused (the problems are printed, nothing written)."""
+    done (the file, how many NEWT, CANC and unchanged, whether it was validated, what was
+    held back and why); 0 when everything was reported, 2 (HELD) when the rest was filed
+    but some transactions were held back, 1 when nothing could be written."""
     from qtinfra.store.db import make_engine, migrate
 
     engine = make_engine(config.database_url)
@@ -884,4 +944,11 @@ def run_rts22(config: QtinfraConfig, day: date, out_dir: Path | None) -> int:
         engine.dispose()
     for line in result.summary():
         print(line)
+    if result.held:
+        print(
+            f"qtinfra: RTS 22 transaction report for {day.isoformat()}: "
+            f"{len({p.tx_id for p in result.held})} transactions held back (listed above)",
+            file=sys.stderr,
+        )
+        return HELD
     return 0

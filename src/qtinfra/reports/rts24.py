@@ -362,6 +362,7 @@ def order_records(
     end: datetime,
     accounts: Mapping[str, AccountRecord],
     firm_lei: str,
+    held: list[str] | None = None,
 ) -> list[Record]:
     """Every order event with TransactTime in [start, end) as an RTS 24 record, in journal
     order. Reads the window's ExecutionReports (journal ts index), the history of the
@@ -425,7 +426,12 @@ def order_records(
                 if ev.get("duplicate"):
                     values = first_values(fix_pairs(message.payload))
                     ev = {**ev, "order_qty": values.get("38"), "price": values.get("44")}
-        records.append(_record(e, ev, data, accounts, firm_lei, paired.get(e.seq)))
+        try:
+            records.append(_record(e, ev, data, accounts, firm_lei, paired.get(e.seq)))
+        except Exception as exc:  # one event never stops the day's records
+            if held is None:
+                raise
+            held.append(f"journal row {e.seq} ({ev.get('cl_ord_id')}): {type(exc).__name__}: {exc}")
     return records
 
 
@@ -557,7 +563,8 @@ def run_rts24(
         return 2
     engine = make_engine(config.database_url)
     try:
-        records = order_records(engine, start, end, accounts, config.firm.lei)
+        held: list[str] = []
+        records = order_records(engine, start, end, accounts, config.firm.lei, held)
     except SQLAlchemyError as exc:
         url = make_url(config.database_url).render_as_string(hide_password=True)
         print(f"qtinfra: cannot read the journal at {url}: {exc}", file=sys.stderr)
@@ -575,6 +582,8 @@ def run_rts24(
             f"qtinfra: client identification code (field 3) left blank: {'; '.join(why)}",
             file=sys.stderr,
         )
+    for reason in held:
+        print(f"qtinfra: RTS 24 record held back, the others written: {reason}", file=sys.stderr)
     body = render(records, fmt)
     if out is None:
         sys.stdout.write(body)
