@@ -8,6 +8,7 @@ with tick 0.01 and lot 1, so a buy limit of 191 is marketable and a buy limit of
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -240,9 +241,20 @@ def test_status_request_echoes_ord_status_req_id(client: BuySideClient) -> None:
 
 
 def test_poss_resend_of_a_known_order_is_answered_with_its_state(client: BuySideClient) -> None:
+    import quickfix as fix
+
+    from qtinfra.fix.codec import fmt_time
+
     cl = rest(client)
-    # PossResend (97=Y, FIX 4.4 Vol 2): an application-level duplicate check.
-    client.new_order("AAPL", "1", 100, D("180"), cl_ord_id=cl, extra={97: "Y"})
+    # PossResend (97=Y, a header field; FIX 4.4 Vol 2): an application-level duplicate check.
+    again = fix.Message()
+    again.getHeader().setField(35, "D")
+    again.getHeader().setField(97, "Y")
+    for tag, value in ((11, cl), (55, "AAPL"), (54, "1"), (38, "100"), (40, "2"), (44, "180")):
+        again.setField(tag, value)
+    again.setField(59, "0")
+    again.setField(60, fmt_time(datetime.now(UTC)))
+    client.send(again)
     msg = client.next_message()
     assert (msg[11], msg[150], msg[39], msg[38]) == (cl, "I", "0", "100")
     client.cancel(cl, "AAPL", "1", 100)
