@@ -196,22 +196,23 @@ def _decimal(text: str, tag: int, name: str) -> Decimal:
 
 
 def _quantity(text: str) -> Decimal:
-    value = _decimal(text, 38, "OrderQty")
-    if abs(value) > MAX_QUANTITY or value.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
-        raise DecodeError(
-            f"OrderQty (38) {text} is out of range: at most {fmt_decimal(MAX_QUANTITY)} with "
-            f"{MAX_DECIMALS} decimals",
-            reason="13",  # incorrect quantity
-        )
-    return value
+    return _bounded(text, 38, "OrderQty", MAX_QUANTITY, reason="13")  # incorrect quantity
 
 
 def _price(text: str) -> Decimal:
-    value = _decimal(text, 44, "Price")
-    if abs(value) > MAX_PRICE or value.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
+    return _bounded(text, 44, "Price", MAX_PRICE)
+
+
+def _bounded(text: str, tag: int, name: str, limit: Decimal, reason: str | None = None) -> Decimal:
+    """A number no larger than limit in absolute value, with at most MAX_DECIMALS."""
+    value = _decimal(text, tag, name)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: _decimal refused the others
+    if abs(value) > limit or exponent < -MAX_DECIMALS:
         raise DecodeError(
-            f"Price (44) {text} is out of range: at most {fmt_decimal(MAX_PRICE)} with "
-            f"{MAX_DECIMALS} decimals"
+            f"{name} ({tag}) {text} is out of range: at most {fmt_decimal(limit)} with "
+            f"{MAX_DECIMALS} decimals",
+            reason=reason,
         )
     return value
 

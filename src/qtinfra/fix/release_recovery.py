@@ -60,10 +60,7 @@ def stored_messages(
 ) -> list[str]:
     """The last `last` messages QuickFIX's store holds as sent on a session: from the
     PostgreSQL store's table when engine is given, else from the FileStore's files."""
-    begin = session_id.getBeginString().getValue()
-    sender = session_id.getSenderCompID().getValue()
-    target = session_id.getTargetCompID().getValue()
-    qualifier = session_id.getSessionQualifier()
+    key = _store_key(session_id)
     if engine is not None:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -72,12 +69,13 @@ def stored_messages(
                     " AND targetcompid = :t AND session_qualifier = :q"
                     " ORDER BY msgseqnum DESC LIMIT :n"
                 ),
-                {"b": begin, "s": sender, "t": target, "q": qualifier, "n": last},
+                {**key, "n": last},
             ).scalars()
             return list(reversed(list(rows)))
-    name = f"{begin}-{sender}-{target}" + (f"-{qualifier}" if qualifier else "")
-    folder = Path(settings.get(session_id).getString("FileStorePath"))
-    return _file_store_messages(folder / f"{name}.header", folder / f"{name}.body", last)
+    prefix = _file_prefix(session_id, settings, key)
+    return _file_store_messages(
+        prefix.with_name(prefix.name + ".header"), prefix.with_name(prefix.name + ".body"), last
+    )
 
 
 def store_created(
@@ -85,10 +83,7 @@ def store_created(
 ) -> datetime | None:
     """When QuickFIX's store for a session was last created (reset): nothing journaled
     before it can be in it, and the counterparty started afresh then too."""
-    begin = session_id.getBeginString().getValue()
-    sender = session_id.getSenderCompID().getValue()
-    target = session_id.getTargetCompID().getValue()
-    qualifier = session_id.getSessionQualifier()
+    key = _store_key(session_id)
     if engine is not None:
         with engine.connect() as conn:
             created = conn.execute(
@@ -96,18 +91,37 @@ def store_created(
                     "SELECT creation_time FROM sessions WHERE beginstring = :b AND "
                     "sendercompid = :s AND targetcompid = :t AND session_qualifier = :q"
                 ),
-                {"b": begin, "s": sender, "t": target, "q": qualifier},
+                key,
             ).scalar()
         if not isinstance(created, datetime):
             return None
         return created if created.tzinfo else created.replace(tzinfo=UTC)
-    name = f"{begin}-{sender}-{target}" + (f"-{qualifier}" if qualifier else "")
-    path = Path(settings.get(session_id).getString("FileStorePath")) / f"{name}.session"
+    prefix = _file_prefix(session_id, settings, key)
+    path = prefix.with_name(prefix.name + ".session")
     if not path.exists():
         return None
     stamp = path.read_text().strip()
     fmt = "%Y%m%d-%H:%M:%S.%f" if "." in stamp else "%Y%m%d-%H:%M:%S"
     return datetime.strptime(stamp, fmt).replace(tzinfo=UTC)
+
+
+def _store_key(session_id: fix.SessionID) -> dict[str, str]:
+    """The session's key columns in QuickFIX's PostgreSQL store tables."""
+    return {
+        "b": session_id.getBeginString().getValue(),
+        "s": session_id.getSenderCompID().getValue(),
+        "t": session_id.getTargetCompID().getValue(),
+        "q": session_id.getSessionQualifier(),
+    }
+
+
+def _file_prefix(
+    session_id: fix.SessionID, settings: fix.SessionSettings, key: dict[str, str]
+) -> Path:
+    """The FileStore's files of a session: <FileStorePath>/<begin>-<sender>-<target>[-<q>]
+    (QuickFIX's FileStore.cpp), without the extension."""
+    name = f"{key['b']}-{key['s']}-{key['t']}" + (f"-{key['q']}" if key["q"] else "")
+    return Path(settings.get(session_id).getString("FileStorePath")) / name
 
 
 def _file_store_messages(header: Path, body: Path, last: int) -> list[str]:
