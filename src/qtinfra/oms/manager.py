@@ -53,6 +53,7 @@ from qtinfra.domain.values import (
     TimeInForce,
 )
 from qtinfra.errors import InvalidTransition, VenueUnavailable
+from qtinfra.oms.savepoint import Savepoint
 from qtinfra.risk.engine import (
     Approval,
     Check,
@@ -156,7 +157,30 @@ class OrderManager:
     # -- entry points ----------------------------------------------------------------------
 
     def handle(self, command: Command) -> None:
-        self._handlers[type(command)](command)
+        """Apply one command, all or nothing: a handler that raises leaves the outbox and
+        the orders it could touch as they were (oms/savepoint.py), then the error goes to
+        the caller, which answers the client."""
+        savepoint = Savepoint(self, self._touched(command))
+        try:
+            self._handlers[type(command)](command)
+        except Exception:
+            savepoint.rollback()
+            raise
+
+    def _touched(self, command: Command) -> list[str]:
+        """The existing orders a command can change (a new order creates its own)."""
+        if isinstance(command, CancelOrder | ReplaceOrder):
+            ids = [command.order_id] if command.order_id else []
+            for cl in (command.orig_cl_ord_id, command.cl_ord_id):
+                if cl is not None and (found := self.by_cl_ord_id.get((command.session, cl))):
+                    ids.append(found)
+            return ids
+        if isinstance(command, VenueExecution | VenueCancelReject):
+            child = self.children.get(command.orig_child_id or "") or self.children.get(
+                command.child_id
+            )
+            return [child.order_id] if child is not None else []
+        return []
 
     def take_outbox(self) -> Outbox:
         out, self.outbox = self.outbox, Outbox()
