@@ -15,6 +15,7 @@ from pathlib import Path
 import quickfix as fix
 
 from qtinfra.domain.values import utc_now
+from qtinfra.fix import wire
 from qtinfra.fix.codec import fmt_decimal, fmt_time
 
 TAG_NAMES = {
@@ -111,12 +112,11 @@ class ClientSessionConfig:
 
 
 def fields_of(message: fix.Message) -> dict[int, str]:
-    """Header and body fields of a message by tag (repeating groups flattened, last wins)."""
+    """Header and body fields of a message by tag, split as QuickFIX parsed it (fix/wire.py;
+    repeating groups flattened, last wins)."""
     out: dict[int, str] = {}
-    for part in message.toString().split("\x01"):
-        tag, sep, value = part.partition("=")
-        if sep and tag.isdigit():
-            out[int(tag)] = value
+    for tag, value in wire.split(message.toString()):
+        out[tag] = value
     return out
 
 

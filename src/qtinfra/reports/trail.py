@@ -44,6 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from qtinfra.config import PROJECT_ROOT, QtinfraConfig
 from qtinfra.domain.values import CxlRejReason, ExecType, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.errors import QtinfraError
+from qtinfra.fix import wire
 from qtinfra.store.models import ClOrdIdRow, JournalRow
 
 SOH = "\x01"
@@ -90,8 +91,14 @@ def parse_utc(text: str) -> datetime:
 
 
 def fix_pairs(raw: str) -> list[tuple[str, str]]:
-    """A raw SOH-separated FIX message as (tag, value) pairs in wire order (repeating groups
-    stay as sent). A garbled part without '=' is kept with an empty tag."""
+    """A journaled FIX message as (tag, value) pairs in wire order (repeating groups stay as
+    sent), split as QuickFIX parsed it (fix/wire.py: data fields by their length). A garbled
+    frame is split on SOH, a part without '=' kept with an empty tag."""
+    try:
+        # The journal's escaped text (printable), split as the wire was.
+        return [(str(tag), value) for tag, value in wire.split(raw)]
+    except wire.WireError:
+        pass
     pairs = []
     for part in raw.split(SOH):
         if not part:
