@@ -9,7 +9,6 @@ and commits everything before the process ends.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import threading
 import time
@@ -30,14 +29,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from qtinfra.config import ClientConfig, QtinfraConfig, load_config
 from qtinfra.domain.commands import RejectInput
-from qtinfra.domain.events import Event, LimitsChanged
+from qtinfra.domain.events import LimitsChanged
 from qtinfra.domain.values import TimeInForce, utc_now
-from qtinfra.fix import engine, release_recovery
+from qtinfra.fix import engine
 from qtinfra.fix.client_app import ClientApplication
 from qtinfra.fix.dispatch import Dispatcher
 from qtinfra.fix.journal_log import JournalLogFactory, secret_pattern
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.fix.venue_initiator import VenueApplication
+from qtinfra.gateway import recovery
 from qtinfra.oms.manager import OrderManager
 from qtinfra.oms.sequencer import Sequencer
 from qtinfra.ops.http import OpsServer
@@ -49,13 +49,10 @@ from qtinfra.risk.exposure import Exposure
 from qtinfra.risk.limits import risk_changes
 from qtinfra.store.audit import load_or_create_signing_key
 from qtinfra.store.db import make_engine, migrate
-from qtinfra.store.event_codec import RELEASED_KINDS, event_from_payload
 from qtinfra.store.journal import JournalWriter
 from qtinfra.store.privacy import reveal_config, seal_into_var
 from qtinfra.store.repository import (
     first_journal_day,
-    inbound_progress,
-    journal_after,
     load_events,
     load_fills,
     load_state,
@@ -218,11 +215,19 @@ class Gateway:
             self.log_factory,
         )
         # The sessions exist (with their stores loaded) but none is connected yet.
-        self._rewind_inbound()
-        self._release_stranded(
-            {**self._settings_of(venue_settings), **self._settings_of(client_settings)}
+        recovery.rewind_inbound(self.engine, self.registry, self.writer)
+        recovery.release_stranded(
+            self.engine,
+            self.registry,
+            self.writer,
+            self.dispatcher,
+            {
+                **recovery.settings_by_session(venue_settings),
+                **recovery.settings_by_session(client_settings),
+            },
+            config.gateway.message_store == "postgresql",
         )
-        self.writer.fault = fault_from_env()
+        self.writer.fault = recovery.fault_from_env()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         for calendar, traded in self._calendar_symbols().items():
             days = ",".join(_CRON_DAYS[d] for d in sorted(calendar.trading_days))
@@ -265,100 +270,6 @@ class Gateway:
         )
         self.ops.start()
         log.info("gateway_started", http_port=self.ops.port)
-
-    def _rewind_inbound(self) -> None:
-        """Exactly once inbound: QuickFIX stores the next expected MsgSeqNum as soon as a
-        callback returns, before the round's group commit. A message whose number was
-        consumed but whose effects the journal does not hold (the process died in between)
-        must be asked for again: each session whose store is ahead of the number the last
-        commit recorded (session_progress) goes back to it, so the counterparty's next
-        message triggers a ResendRequest and the lost messages come back (PossDupFlag=Y,
-        answered once). From then on every commit records each session's number."""
-        recorded = inbound_progress(self.engine)
-        sessions: dict[str, Any] = {}
-        for session_id in self.registry.session_ids():
-            key = session_id.toString()
-            session = fix.Session.lookupSession(session_id)
-            if session is None:
-                continue
-            sessions[key] = session
-            committed = recorded.get(key)
-            expected = session.getExpectedTargetNum()
-            if committed is None or committed >= expected:
-                continue
-            session.setNextTargetMsgSeqNum(committed)
-            text = (
-                f"next expected inbound MsgSeqNum {expected} -> {committed}: messages "
-                f"{committed}-{expected - 1} were consumed but not journaled; they will be "
-                "asked for again"
-            )
-            self.writer.record("session.rewound", text, key)
-            log.warning("session_rewound", session=key, expected=expected, journaled=committed)
-        self.writer.progress = lambda: {k: s.getExpectedTargetNum() for k, s in sessions.items()}
-
-    def _settings_of(self, settings: fix.SessionSettings) -> dict[str, fix.SessionSettings]:
-        return {sid.toString(): settings for sid in settings.getSessions()}
-
-    def _release_stranded(self, settings: dict[str, fix.SessionSettings]) -> None:
-        """Exactly once outbound: the client and venue events journaled after the release
-        mark that no session's message store holds (committed, then the process died before
-        QuickFIX took them) are handed to QuickFIX now, in journal order, before any session
-        connects; a counterparty keeping its sequence numbers gets them as the gap it asks
-        for at logon (fix/release_recovery.py). Events from before a session's store was
-        last reset (a new session day) are not sent again: both sides started afresh."""
-        pg = self.engine if self.config.gateway.message_store == "postgresql" else None
-        events: list[Event] = []
-        session_of: dict[int, str] = {}
-        created: dict[str, datetime | None] = {}
-        stale = 0
-        for seq, ts, kind, payload in journal_after(
-            self.engine, self.writer.released, RELEASED_KINDS
-        ):
-            try:
-                event = event_from_payload(kind, payload)
-                key = self.dispatcher.session_of(event)
-            except Exception as exc:
-                self.writer.record("release.failed", f"journal row {seq} ({kind}): {exc}", None)
-                log.error("release_recovery_failed", seq=seq, kind=kind, error=str(exc))
-                continue
-            if key not in settings:
-                continue
-            if key not in created:
-                created[key] = release_recovery.store_created(
-                    self.registry.session_id(key), settings[key], pg
-                )
-            born = created[key]
-            if born is not None and ts.replace(tzinfo=ts.tzinfo or UTC) < born:
-                stale += 1
-                continue
-            events.append(event)
-            session_of[id(event)] = key
-        sent: dict[str, set[release_recovery.Signature]] = {}
-        for key in set(session_of.values()):
-            raw = release_recovery.stored_messages(
-                self.registry.session_id(key), settings[key], pg, len(events) + 10_000
-            )
-            sent[key] = {sig for m in raw if (sig := release_recovery.signature(m))}
-        stranded = release_recovery.unsent(events, session_of, sent)
-        if stranded:
-            self.dispatcher.dispatch(stranded)
-            for key in sorted({session_of[id(e)] for e in stranded}):
-                count = sum(1 for e in stranded if session_of[id(e)] == key)
-                self.writer.record(
-                    "release.recovered",
-                    f"{count} messages journaled before the restart but never sent were "
-                    "handed to the session again",
-                    key,
-                )
-            log.warning("release_recovered", messages=len(stranded), journaled=len(events))
-        if stale:
-            self.writer.record(
-                "release.recovered",
-                f"{stale} events journaled before their session's store was reset were not sent"
-                " again (a new session day)",
-                None,
-            )
-        self.writer.mark_released()
 
     def _session_clients(self) -> dict[str, ClientConfig | None]:
         """Each client session's record in config/clients.toml (None: it has none), keyed
@@ -729,24 +640,6 @@ class Gateway:
 def _count_commit(rows: int) -> None:
     JOURNAL_COMMITS.inc()
     JOURNAL_BATCH.observe(rows)
-
-
-def fault_from_env() -> Callable[[str, list[dict[str, Any]]], None] | None:
-    """Test-only: QTINFRA_FAULT="<stage>:<text>" ends the process (exit 137, as SIGKILL
-    would) at that stage of the first group commit whose rows hold <text>; stage is
-    before-commit (QuickFIX consumed the inbound numbers, the journal has nothing) or
-    after-commit (journaled, nothing released). Unset in production."""
-    spec = os.environ.get("QTINFRA_FAULT")
-    if not spec:
-        return None
-    stage, _, needle = spec.partition(":")
-    log.warning("fault_injection_armed", stage=stage, text=needle)
-
-    def fault(at: str, rows: list[dict[str, Any]]) -> None:
-        if at == stage and any(needle in str(r.get("payload", "")) for r in rows):
-            os._exit(137)
-
-    return fault
 
 
 def _expire_missed(
