@@ -7,32 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from qtinfra.tools.deployment import wait_until
+from qtinfra.tools.ports import free_port
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (the OS picks it; bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until(
-    predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05
-) -> bool:
-    """Poll predicate until it is truthy or timeout seconds pass; return whether it was."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+__all__ = ["free_port", "make_self_signed_cert", "wait_until"]
 
 
 def make_self_signed_cert(directory: Path, common_name: str = "localhost") -> tuple[Path, Path]:

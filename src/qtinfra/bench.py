@@ -1,13 +1,13 @@
 """`qtinfra bench`: orders per second and ack latency through the whole pipeline, beside a
 bare QuickFIX echo acceptor measured in the same run on the same machine.
 
-(a) echo: `python -m qtinfra.fix.echo` (the gateway's client acceptor settings, one
+(a) echo: `python -m qtinfra.tools.echo` (the gateway's client acceptor settings, one
     ExecutionReport per order) and the load driver;
 (b) gateway: three venue processes (`qtinfra venue NAME`) and the gateway
     (`qtinfra run --no-venues`, risk checks and journal on, SQLite in the temp dir unless
     --database-url), the same load, every order followed until done (fills back to the client).
 
-Both runs use the same driver (qtinfra.fix.loadgen), the same warm-up and the same orders:
+Both runs use the same driver (qtinfra.tools.loadgen), the same warm-up and the same orders:
 marketable IOC limit orders, alternating buy/sell across instruments. The ratio
 gateway/echo is printed, never asserted (DESIGN.md, "Performance").
 
@@ -22,24 +22,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from qtinfra.config import PROJECT_ROOT, QtinfraConfig, load_config
+from qtinfra.tools.deployment import LocalDeployment
+from qtinfra.tools.ports import free_port
 
 WARMUP_ORDERS = 200
 CLIENT = ("CLIENT1", "client1", "client1-demo-pass")
@@ -47,43 +45,6 @@ STARTUP_TIMEOUT = 60.0
 
 
 # -- small helpers ----------------------------------------------------------------------------
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))
-
-
-def _toml_tables(name: str, rows: list[dict[str, Any]]) -> str:
-    out = []
-    for row in rows:
-        out.append(f"[[{name}]]")
-        out += [f"{k} = {_toml_value(v)}" for k, v in row.items()]
-        out.append("")
-    return "\n".join(out)
 
 
 def hardware_line() -> str:
@@ -108,141 +69,6 @@ def hardware_line() -> str:
     )
 
 
-# -- the processes ----------------------------------------------------------------------------
-
-
-@dataclass
-class BenchDeployment:
-    """Venue processes and the gateway process on free loopback ports under root."""
-
-    root: Path
-    database_url: str
-    source: QtinfraConfig
-    client_port: int = field(default_factory=free_port)
-    http_port: int = field(default_factory=free_port)
-    venues: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    gateway: subprocess.Popen[bytes] | None = None
-    _logs: list[IO[bytes]] = field(default_factory=list)
-
-    @property
-    def config_dir(self) -> Path:
-        return self.root / "config"
-
-    @property
-    def var_dir(self) -> Path:
-        return self.root / "var"
-
-    def write_config(self) -> None:
-        src = PROJECT_ROOT / "config"
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        for name in (
-            "instruments.toml",
-            "calendars.toml",
-            "clients.toml",
-            "accounts.toml",
-            "positions.toml",
-            "risk.toml",
-        ):
-            shutil.copyfile(src / name, self.config_dir / name)
-        with (src / "venues.toml").open("rb") as fh:
-            venues = tomllib.load(fh).get("venue", [])
-        for venue in venues:
-            venue["host"] = "127.0.0.1"
-            venue["port"] = free_port()
-            venue["latency_ms"] = 0.0
-        (self.config_dir / "venues.toml").write_text(_toml_tables("venue", venues))
-        from qtinfra.fix.settings import SettingsFile
-
-        sessions = SettingsFile.parse(self.source.path(self.source.gateway.client_sessions))
-        sessions.default["SocketAcceptPort"] = str(self.client_port)
-        sessions.write(self.root / "clients.cfg")
-        (self.config_dir / "gateway.toml").write_text(
-            "[gateway]\n"
-            f"client_sessions = {_toml_value(self.root / 'clients.cfg')}\n"
-            f"database_url = {_toml_value(self.database_url)}\n"
-            f"var_dir = {_toml_value(self.var_dir)}\n"
-            f"http_port = {self.http_port}\n"
-            "start_venues = false\n"
-        )
-
-    def config(self) -> QtinfraConfig:
-        return load_config(self.config_dir)
-
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.pop("QTINFRA_DATABASE_URL", None)  # the bench's own database_url applies
-        return env
-
-    def _log(self, name: str) -> IO[bytes]:
-        fh = (self.var_dir / f"{name}.log").open("ab")
-        self._logs.append(fh)
-        return fh
-
-    def _cli(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "qtinfra.cli", "--config-dir", str(self.config_dir), *args]
-
-    def start_venue(self, name: str) -> None:
-        log = self._log(f"venue-{name}")
-        self.venues[name] = subprocess.Popen(
-            self._cli("venue", name), stdout=log, stderr=log, env=self._env()
-        )
-
-    def start_gateway(self) -> None:
-        log = self._log("gateway")
-        self.gateway = subprocess.Popen(
-            self._cli("run", "--no-venues"), stdout=log, stderr=log, env=self._env()
-        )
-
-    def _get(self, path: str) -> Any:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
-                return json.load(r)
-        except (OSError, ValueError):
-            return None
-
-    def venues_ready(self) -> bool:
-        rows = [r for r in (self._get("/sessions") or []) if r.get("kind") == "venue"]
-        up = {r["session"].rsplit(">", 1)[1] for r in rows if r.get("logged_on")}
-        return bool(rows) and set(self.venues) <= up
-
-    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        def alive() -> bool:
-            if self.gateway is not None and self.gateway.poll() is not None:
-                raise RuntimeError(f"the gateway exited ({self.gateway.returncode})")
-            return True
-
-        if not wait_until(lambda: alive() and self._get("/health") is not None, timeout):
-            raise RuntimeError("the gateway's ops endpoint did not come up")
-        if not wait_until(lambda: alive() and self.venues_ready(), timeout):
-            raise RuntimeError(f"venues not logged on: {self._get('/sessions')}")
-
-    def log_tail(self, name: str = "gateway", chars: int = 4000) -> str:
-        path = self.var_dir / f"{name}.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-    def stop(self) -> None:
-        if self.gateway is not None:
-            self.gateway.send_signal(signal.SIGTERM)
-            try:
-                self.gateway.wait(60)
-            except subprocess.TimeoutExpired:
-                self.gateway.kill()
-                self.gateway.wait(10)
-        for proc in self.venues.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.venues.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        for fh in self._logs:
-            fh.close()
-        self._logs.clear()
-
-
 @contextlib.contextmanager
 def echo_process(root: Path) -> Iterator[tuple[int, int]]:
     """The bare echo acceptor as its own process; yields its port and pid."""
@@ -251,7 +77,7 @@ def echo_process(root: Path) -> Iterator[tuple[int, int]]:
     var.mkdir(parents=True, exist_ok=True)
     log = (var / "echo.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qtinfra.fix.echo", "--port", str(port), "--var", str(var)],
+        [sys.executable, "-m", "qtinfra.tools.echo", "--port", str(port), "--var", str(var)],
         stdout=log,
         stderr=log,
     )
@@ -359,8 +185,8 @@ class BenchReport:
 
 
 def _driver(port: int, store: Path, config: QtinfraConfig) -> Any:
-    from qtinfra.fix.buyside import ClientSessionConfig
-    from qtinfra.fix.loadgen import LoadGenerator, marketable_orders
+    from qtinfra.tools.buyside import ClientSessionConfig
+    from qtinfra.tools.loadgen import LoadGenerator, marketable_orders
 
     sender, username, password = CLIENT
     cfg = ClientSessionConfig(
@@ -473,7 +299,9 @@ def benchmark(
 
         url = database_url or f"sqlite:///{root / 'qtinfra.db'}"
         report.database_url = url
-        deployment = BenchDeployment(root / "gateway", url, source)
+        deployment = LocalDeployment(
+            root / "gateway", url, client_sessions=source.path(source.gateway.client_sessions)
+        )
         deployment.root.mkdir(parents=True, exist_ok=True)
         deployment.write_config()
         config = deployment.config()
@@ -481,8 +309,7 @@ def benchmark(
         try:
             for venue in config.venues:
                 deployment.start_venue(venue.name)
-            deployment.start_gateway()
-            deployment.wait_ready()
+            deployment.start_gateway(timeout=STARTUP_TIMEOUT)
             time.sleep(1.0)  # the venues' first market data snapshots reach the router
             assert deployment.gateway is not None
             progress(f"gateway: ready (pid {deployment.gateway.pid}), running the load")
@@ -505,10 +332,10 @@ def benchmark(
                 wait_done=True,
                 profile=measured,
             )
-            status = deployment._get("/risk") or {}
+            status = deployment.get("/risk") or {}
             report.risk_chain = status.get("check_chain_us") or {}
         except Exception as exc:
-            report.errors.append(f"{exc}\n--- gateway log ---\n{deployment.log_tail()}")
+            report.errors.append(f"{exc}\n--- gateway log ---\n{deployment.log_tail('gateway')}")
         finally:
             deployment.stop()
         try:

@@ -105,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_venue(args: argparse.Namespace) -> int:
-    from qtinfra.fix.venue_acceptor import run_venue
+    from qtinfra.venues.acceptor import run_venue
 
     config = _config(args)
     run_venue(config, args.name, _stop_on_signals())
@@ -146,7 +146,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> object:
-    from qtinfra.fix.buyside import BuySideClient, ClientSessionConfig
+    from qtinfra.tools.buyside import BuySideClient, ClientSessionConfig
 
     config = _config(args)
     cfg = ClientSessionConfig(
@@ -163,7 +163,7 @@ def _client(args: argparse.Namespace) -> object:
 
 
 def cmd_client(args: argparse.Namespace) -> int:
-    from qtinfra.fix.buyside import BuySideClient, describe
+    from qtinfra.tools.buyside import BuySideClient, describe
 
     client = _client(args)
     assert isinstance(client, BuySideClient)

@@ -191,6 +191,9 @@ class GatewayConfig(_Frozen):
     DAY orders expire come from each instrument's calendar (config/calendars.toml).
     secret_tags: tags whose values are masked (every occurrence) in the journal and logs;
     Username (553), Password (554) and NewPassword (925) are always among them.
+    recent_done_orders: how many done orders stay in memory (the newest) for status
+    requests and duplicate checks; older ones are read back from the database when a
+    client names one, so memory does not grow with history.
     """
 
     comp_id: str = "QTGW"
@@ -204,6 +207,7 @@ class GatewayConfig(_Frozen):
     message_store: Literal["file", "postgresql"] = "file"
     start_venues: bool = True
     secret_tags: tuple[int, ...] = (553, 554, 925)
+    recent_done_orders: int = Field(default=20_000, ge=1)
 
     @field_validator("secret_tags")
     @classmethod

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from qtinfra.fix.buyside import BuySideClient
+from qtinfra.tools.buyside import BuySideClient
 from tests.integration.deployment import Deployment, deploy
 
 
@@ -31,21 +32,31 @@ def _drop_database(server: URL, name: str) -> None:
         )
 
 
+def deploy_on(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    **options: Any,
+) -> Iterator[Deployment]:
+    """Three venues and the gateway on the database request.param names ("sqlite", or
+    "postgresql": a database of its own on the test server, dropped afterwards)."""
+    root = tmp_path_factory.mktemp(f"deploy-{request.param}")
+    if request.param == "sqlite":
+        yield from deploy(root, f"sqlite:///{root / 'qtinfra.db'}", **options)
+        return
+    server: URL = request.getfixturevalue("pg_server_url")
+    name, url = _create_database(server)
+    try:
+        yield from deploy(root, url, **options)
+    finally:
+        _drop_database(server, name)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     """Three venues and the gateway, on SQLite and on PostgreSQL (one module run each)."""
-    root = tmp_path_factory.mktemp(f"deploy-{request.param}")
-    if request.param == "sqlite":
-        yield from deploy(root, f"sqlite:///{root / 'qtinfra.db'}")
-        return
-    server: URL = request.getfixturevalue("pg_server_url")
-    name, url = _create_database(server)
-    try:
-        yield from deploy(root, url)
-    finally:
-        _drop_database(server, name)
+    yield from deploy_on(request, tmp_path_factory)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""A whole qtinfra deployment for tests: venue simulator processes, the gateway process and
-buy-side QuickFIX clients, on free loopback ports, with a database of the test's choosing.
+"""The test deployment: qtinfra.tools.deployment's venues and gateway (the benchmark runs
+on the same), plus buy-side QuickFIX clients and a look into the database.
 
 Everything runs as it does in production (`qtinfra venue`, `qtinfra run --no-venues`), so
 the tests talk FIX over real sockets to real processes.
@@ -8,15 +8,7 @@ the tests talk FIX over real sockets to real processes.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +17,10 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from qtinfra.config import PROJECT_ROOT
-from qtinfra.fix.buyside import BuySideClient, ClientSessionConfig
-from tests.helpers import free_port, shipped_config, wait_until
+from qtinfra.tools.buyside import BuySideClient, ClientSessionConfig
+from qtinfra.tools.deployment import LocalDeployment
+from tests.helpers import shipped_config
 
-CONFIG = PROJECT_ROOT / "config"
 PASSWORDS = {
     "CLIENT1": ("client1", "client1-demo-pass"),
     "CLIENT2": ("client2", "client2-demo-pass"),
@@ -36,161 +28,11 @@ PASSWORDS = {
 
 
 @dataclass
-class Deployment:
-    root: Path
-    database_url: str
-    client_port: int = field(default_factory=free_port)
-    http_port: int = field(default_factory=free_port)
-    venue_ports: dict[str, int] = field(default_factory=dict)
-    venues: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    gateway: subprocess.Popen[bytes] | None = None
+class Deployment(LocalDeployment):
+    """Config from the committed files (tests.helpers.shipped_config), and clients."""
+
+    config_text: Any = shipped_config
     clients: list[BuySideClient] = field(default_factory=list)
-    gateway_settings: dict[str, str] = field(default_factory=dict)
-    extra_clients_toml: str = ""
-    extra_sessions: str = ""
-    extra_risk_toml: str = ""
-    files: dict[str, str] = field(default_factory=dict)
-    """Config files to write instead of the project's (name -> content)."""
-    gateway_env: dict[str, str] = field(default_factory=dict)
-    """Extra environment of the next gateway start (QTINFRA_FAULT...)."""
-
-    @property
-    def config_dir(self) -> Path:
-        return self.root / "config"
-
-    @property
-    def var_dir(self) -> Path:
-        return self.root / "var"
-
-    def write_config(self, venue_latency_ms: float = 0.0) -> None:
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        for name in (
-            "instruments.toml",
-            "calendars.toml",
-            "accounts.toml",
-            "positions.toml",
-            "risk.toml",
-        ):
-            text = self.files.get(name) or shipped_config(name)
-            if name == "risk.toml":
-                text += self.extra_risk_toml
-            (self.config_dir / name).write_text(text)
-        (self.config_dir / "clients.toml").write_text(
-            (CONFIG / "clients.toml").read_text() + self.extra_clients_toml
-        )
-        venues = (CONFIG / "venues.toml").read_text()
-
-        def port_for(match: re.Match[str]) -> str:
-            return f"port = {self.venue_ports.setdefault(str(len(self.venue_ports)), free_port())}"
-
-        venues = re.sub(r"port = \d+", port_for, venues)
-        venues = re.sub(r"latency_ms = [\d.]+", f"latency_ms = {venue_latency_ms}", venues)
-        names = re.findall(r'name = "(\w+)"', venues)
-        self.venue_ports = {n: self.venue_ports[str(i)] for i, n in enumerate(names)}
-        (self.config_dir / "venues.toml").write_text(venues)
-        sessions = (PROJECT_ROOT / "sessions" / "clients.cfg").read_text()
-        sessions = re.sub(r"SocketAcceptPort=\d+", f"SocketAcceptPort={self.client_port}", sessions)
-        (self.root / "clients.cfg").write_text(sessions + self.extra_sessions)
-        (self.config_dir / "gateway.toml").write_text(
-            "[gateway]\n"
-            f'client_sessions = "{self.root / "clients.cfg"}"\n'
-            f'database_url = "{self.database_url}"\n'
-            f'var_dir = "{self.var_dir}"\n'
-            f"http_port = {self.http_port}\n"
-            "start_venues = false\n"
-            + "".join(f"{k} = {v}\n" for k, v in self.gateway_settings.items())
-        )
-
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.pop("QTINFRA_DATABASE_URL", None)
-        return env
-
-    def _log(self, name: str) -> Any:
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        return (self.var_dir / f"{name}.log").open("ab")
-
-    def start_venue(self, name: str) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "qtinfra.cli",
-            "--config-dir",
-            str(self.config_dir),
-            "venue",
-            name,
-        ]
-        log = self._log(f"venue-{name}")
-        self.venues[name] = subprocess.Popen(cmd, stdout=log, stderr=log, env=self._env())
-
-    def stop_venue(self, name: str, sig: int = signal.SIGKILL) -> None:
-        proc = self.venues.pop(name)
-        proc.send_signal(sig)
-        proc.wait(10)
-
-    def start_gateway(self, wait_venues: bool = True) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "qtinfra.cli",
-            "--config-dir",
-            str(self.config_dir),
-            "run",
-            "--no-venues",
-        ]
-        log = self._log("gateway")
-        env = {**self._env(), **self.gateway_env}
-        self.gateway = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
-        assert wait_until(lambda: self.health() is not None, timeout=30), self.gateway_log()
-        if wait_venues:
-            assert wait_until(self.venues_ready, timeout=30), self.sessions()
-
-    def kill_gateway(self, sig: int = signal.SIGKILL) -> int:
-        assert self.gateway is not None
-        self.gateway.send_signal(sig)
-        code = self.gateway.wait(30)
-        self.gateway = None
-        return code
-
-    def gateway_log(self) -> str:
-        path = self.var_dir / "gateway.log"
-        return path.read_text()[-5000:] if path.exists() else ""
-
-    def _get(self, path: str) -> Any:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
-                return json.load(r)
-        except OSError:
-            return None
-
-    def post(self, path: str, body: bytes) -> tuple[int, Any]:
-        """POST body to an operator control endpoint with the gateway's operator token:
-        (HTTP status, the JSON answer)."""
-        token = (self.var_dir / "run" / "ops.token").read_text().strip()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.http_port}{path}",
-            body,
-            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as resp:
-                return resp.status, json.load(resp)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
-
-    def health(self) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._get("/health")
-        return result
-
-    def sessions(self) -> list[dict[str, Any]]:
-        return self._get("/sessions") or []
-
-    def venues_ready(self) -> bool:
-        rows = [r for r in self.sessions() if r["kind"] == "venue"]
-        running = set(self.venues)
-        up = {r["session"].rsplit(">", 1)[1] for r in rows if r["logged_on"]}
-        return bool(rows) and running <= up
 
     def client(
         self,
@@ -247,20 +89,7 @@ class Deployment:
         for client in self.clients:
             client.stop()
         self.clients.clear()
-        if self.gateway is not None:
-            self.gateway.send_signal(signal.SIGTERM)
-            try:
-                self.gateway.wait(20)
-            except subprocess.TimeoutExpired:
-                self.gateway.kill()
-            self.gateway = None
-        for name in list(self.venues):
-            proc = self.venues.pop(name)
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        super().stop()
 
 
 def deploy(

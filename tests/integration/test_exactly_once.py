@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from qtinfra.fix.buyside import BuySideClient
+from qtinfra.tools.buyside import BuySideClient
 from tests.helpers import wait_until
 from tests.integration.deployment import Deployment
 

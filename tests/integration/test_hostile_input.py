@@ -262,7 +262,7 @@ def test_kill_switch_reason_that_is_not_printable_ascii_is_refused_and_changes_n
     assert status == 400, answer
     assert "reason" in answer["error"]
     assert alive(deployment)
-    states = deployment._get("/risk")
+    states = deployment.get("/risk")
     assert "ACC1" not in json.dumps(states.get("states", {})) or "HALTED" not in json.dumps(
         states.get("states", {})
     )

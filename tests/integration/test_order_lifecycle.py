@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import pytest
 
-from qtinfra.fix.buyside import BuySideClient
 from qtinfra.fix.journal_log import mask_password
+from qtinfra.tools.buyside import BuySideClient
 from tests.helpers import wait_until
 from tests.integration.deployment import Deployment
 
@@ -243,7 +243,7 @@ def test_status_request_echoes_ord_status_req_id(client: BuySideClient) -> None:
 def test_poss_resend_of_a_known_order_is_answered_with_its_state(client: BuySideClient) -> None:
     import quickfix as fix
 
-    from qtinfra.fix.codec import fmt_time
+    from qtinfra.fix.wire import fmt_time
 
     cl = rest(client)
     # PossResend (97=Y, a header field; FIX 4.4 Vol 2): an application-level duplicate check.
@@ -396,7 +396,7 @@ def test_poss_dup_resend_is_answered_with_current_state_not_booked_twice(
     import quickfix as fix
 
     from qtinfra.domain.values import utc_now
-    from qtinfra.fix.codec import fmt_time
+    from qtinfra.fix.wire import fmt_time
 
     msg = fix.Message()
     msg.getHeader().setField(35, "D")
@@ -462,7 +462,7 @@ def test_bad_credentials_get_logout_with_text(
     client = deployment.client("CLIENT1", username=username, password=password, wait=False)
     try:
         logout = client.admin.get(timeout=10)
-        from qtinfra.fix.buyside import fields_of
+        from qtinfra.tools.buyside import fields_of
 
         fields = fields_of(logout)
         assert fields[35] == "5"

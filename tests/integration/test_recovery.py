@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from qtinfra.fix.buyside import BuySideClient
+from qtinfra.tools.buyside import BuySideClient
 from tests.helpers import wait_until
 from tests.integration.deployment import Deployment
 
@@ -178,7 +178,7 @@ def test_gateway_killed_mid_flow_restarts_without_losing_or_doubling_orders(
         import quickfix as fix
 
         from qtinfra.domain.values import utc_now
-        from qtinfra.fix.codec import fmt_decimal, fmt_time
+        from qtinfra.fix.wire import fmt_decimal, fmt_time
 
         msg = fix.Message()
         msg.getHeader().setField(35, "D")

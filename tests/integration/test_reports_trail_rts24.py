@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from qtinfra.config import QtinfraConfig, load_config
-from qtinfra.fix.buyside import BuySideClient
 from qtinfra.reports.rts24 import FIELDNAMES, RECORDED, order_records, run_rts24
 from qtinfra.reports.trail import OrderTrail, order_trail, run_order_trail
 from qtinfra.store.privacy import reveal_config
+from qtinfra.tools.buyside import BuySideClient
 from tests.helpers import wait_until
 from tests.integration.deployment import Deployment
 

@@ -52,8 +52,8 @@ from sqlalchemy.engine import URL
 
 from qtinfra.config import PROJECT_ROOT
 from qtinfra.domain.values import utc_now
-from qtinfra.fix.buyside import BuySideClient, fields_of
-from qtinfra.fix.codec import fmt_time, parse_time
+from qtinfra.fix.wire import fmt_time, parse_time
+from qtinfra.tools.buyside import BuySideClient, fields_of
 from tests.helpers import wait_until
 from tests.integration.deployment import Deployment, deploy, deployed
 

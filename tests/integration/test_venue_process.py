@@ -7,7 +7,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import quickfix as fix
 import quickfix44 as fix44
 
 from qtinfra.config import PROJECT_ROOT, load_config
+from tests.helpers import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -126,12 +126,6 @@ class GatewayStub(fix.Application):  # type: ignore[misc]
                 return
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class VenueProcess:
     process: subprocess.Popen[bytes]
@@ -168,7 +162,7 @@ def start_venue(base: Path, latency_ms: float = 0.0) -> VenueProcess:
             [
                 sys.executable,
                 "-m",
-                "qtinfra.fix.venue_acceptor",
+                "qtinfra.venues.acceptor",
                 "CBOE",
                 "--config-dir",
                 str(config_dir),
@@ -430,7 +424,7 @@ def test_market_data_subscription_gets_a_snapshot_then_updates(
     inside = str(bids[0] + D("0.01"))
     gw.send(new_order(cl_id("md"), "1", "7", inside, symbol="MSFT"))
     update = gw.until(lambda m: m.msg_type == "W")
-    assert update.all(270)[0] == inside
+    assert D(update.all(270)[0]) == D(inside)  # FIX floats: no trailing zeros on the wire
     assert update.all(271)[0] == "7"
 
 

@@ -36,7 +36,7 @@ from qtinfra.domain.values import (
     Side,
     TimeInForce,
 )
-from qtinfra.fix import codec
+from qtinfra.fix import codec, wire
 
 D = Decimal
 SESSION = "FIX.4.4:QTGW->CLIENT1"
@@ -476,7 +476,7 @@ def test_child_order_and_cancel_encode_for_the_venue() -> None:
     ],
 )
 def test_fmt_decimal_examples(value: str, text: str) -> None:
-    assert codec.fmt_decimal(D(value)) == text
+    assert wire.fmt_decimal(D(value)) == text
 
 
 @given(
@@ -488,7 +488,7 @@ def test_fmt_decimal_never_emits_an_exponent_and_round_trips(
     sign: int, digits: list[int], exponent: int
 ) -> None:
     value = Decimal((sign, tuple(digits), exponent))
-    text = codec.fmt_decimal(value)
+    text = wire.fmt_decimal(value)
     assert "e" not in text.lower()
     assert Decimal(text) == value
     if "." in text:
@@ -496,17 +496,17 @@ def test_fmt_decimal_never_emits_an_exponent_and_round_trips(
 
 
 def test_parse_time_reads_milli_micro_and_nano_seconds() -> None:
-    assert codec.parse_time("20250102-09:30:00") == datetime(2025, 1, 2, 9, 30, tzinfo=UTC)
-    assert codec.parse_time("20250102-09:30:00.123") == datetime(
+    assert wire.parse_time("20250102-09:30:00") == datetime(2025, 1, 2, 9, 30, tzinfo=UTC)
+    assert wire.parse_time("20250102-09:30:00.123") == datetime(
         2025, 1, 2, 9, 30, 0, 123000, tzinfo=UTC
     )
-    assert codec.parse_time("20250102-09:30:00.123456789") == NOW
+    assert wire.parse_time("20250102-09:30:00.123456789") == NOW
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
 def test_fmt_time_and_parse_time_round_trip_to_the_microsecond(moment: datetime) -> None:
     aware = moment.replace(tzinfo=UTC)
-    assert codec.parse_time(codec.fmt_time(aware)) == aware
+    assert wire.parse_time(wire.fmt_time(aware)) == aware
 
 
 # -- from venues -------------------------------------------------------------------------------

@@ -756,6 +756,6 @@ def test_fills_reach_positions_and_todays_executions_in_the_base_currency() -> N
 def test_reference_price_is_the_venues_mid_else_the_configured_one() -> None:
     m = make()
     m.handle(VenueQuote("CBOE", "AAPL", ((D("189.00"), D(1)),), ((D("189.02"), D(1)),)))
-    assert m.reference_price(AAPL) == (D("189.01"), "venues' mid")
-    assert m.reference_price(NOREF) == (None, "none")
-    assert m.reference_price(JPM) == (D("200.00"), "configured reference price")
+    assert m.market.reference_price(AAPL) == (D("189.01"), "venues' mid")
+    assert m.market.reference_price(NOREF) == (None, "none")
+    assert m.market.reference_price(JPM) == (D("200.00"), "configured reference price")

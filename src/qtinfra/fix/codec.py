@@ -9,7 +9,6 @@ FIX 5.0SP2 sessions alike (the session fills in BeginString and the header).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TypeVar
@@ -41,7 +40,7 @@ from qtinfra.domain.events import (
 from qtinfra.domain.identifiers import isin_is_valid, lei_is_valid, mic_is_valid
 from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.fix import wire
-from qtinfra.fix.wire import SOH, Field
+from qtinfra.fix.wire import SOH, Field, fmt_decimal, fmt_time, parse_time
 
 T = TypeVar("T")
 ISIN_SOURCE = "4"
@@ -126,42 +125,6 @@ class DecodeError(Exception):
     def __init__(self, text: str, reason: str | None = None) -> None:
         super().__init__(text)
         self.reason = reason
-
-
-def fmt_decimal(value: Decimal) -> str:
-    """A Decimal as a FIX float: plain notation, no exponent, no trailing zeros."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
-# (whole second, its formatted prefix): replaced as one object, so threads never see a
-# second paired with another second's text.
-_second: tuple[datetime | None, str] = (None, "")
-
-
-def fmt_time(value: datetime, micros: bool = True) -> str:
-    """UTCTimestamp with microseconds (MiFID II RTS 25), or with milliseconds, all FIX 4.4's
-    UTCTimestamp allows (micros False: a FIX 4.4 session not configured for more)."""
-    global _second
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    second = value.replace(microsecond=0)
-    cached = _second
-    if cached[0] != second:
-        cached = _second = (second, second.strftime("%Y%m%d-%H:%M:%S."))
-    if micros:
-        return f"{cached[1]}{value.microsecond:06d}"
-    return f"{cached[1]}{value.microsecond // 1000:03d}"
-
-
-def parse_time(text: str) -> datetime:
-    fmt = "%Y%m%d-%H:%M:%S.%f" if "." in text else "%Y%m%d-%H:%M:%S"
-    if "." in text:
-        head, _, frac = text.partition(".")
-        text = f"{head}.{frac[:6]}"
-    return datetime.strptime(text, fmt).replace(tzinfo=UTC)
 
 
 Fields = dict[int, str]

@@ -1,6 +1,8 @@
 """The FIX wire format, in one place: splitting a serialised message into its fields the
 way QuickFIX parsed it (length-prefixed data fields included), the byte-level rules every
-inbound field must pass, and the session-level reject reasons (373).
+inbound field must pass, the session-level reject reasons (373), and how decimals and
+UTCTimestamps are written and read (the gateway's codec, the venue simulator's acceptor,
+the buy-side client and the load tools all use these).
 
 FIX fields are bytes. The Python binding hands them over as str decoded from UTF-8 with
 "surrogateescape", so a byte that is not UTF-8 arrives as a lone surrogate (\\udcXX) and
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 
 SOH = "\x01"
 
@@ -200,3 +204,39 @@ def escape(text: str) -> str:
         else f"\\u{ord(c):04x}"
         for c in out
     )
+
+
+def fmt_decimal(value: Decimal) -> str:
+    """A Decimal as a FIX float: plain notation, no exponent, no trailing zeros."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+# (whole second, its formatted prefix): replaced as one object, so threads never see a
+# second paired with another second's text.
+_second: tuple[datetime | None, str] = (None, "")
+
+
+def fmt_time(value: datetime, micros: bool = True) -> str:
+    """UTCTimestamp with microseconds (MiFID II RTS 25), or with milliseconds, all FIX 4.4's
+    UTCTimestamp allows (micros False: a FIX 4.4 session not configured for more)."""
+    global _second
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    second = value.replace(microsecond=0)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, second.strftime("%Y%m%d-%H:%M:%S."))
+    if micros:
+        return f"{cached[1]}{value.microsecond:06d}"
+    return f"{cached[1]}{value.microsecond // 1000:03d}"
+
+
+def parse_time(text: str) -> datetime:
+    fmt = "%Y%m%d-%H:%M:%S.%f" if "." in text else "%Y%m%d-%H:%M:%S"
+    if "." in text:
+        head, _, frac = text.partition(".")
+        text = f"{head}.{frac[:6]}"
+    return datetime.strptime(text, fmt).replace(tzinfo=UTC)

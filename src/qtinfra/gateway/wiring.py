@@ -52,6 +52,7 @@ from qtinfra.store.db import make_engine, migrate
 from qtinfra.store.journal import JournalWriter
 from qtinfra.store.privacy import reveal_config, seal_into_var
 from qtinfra.store.repository import (
+    OrderHistory,
     first_journal_day,
     load_events,
     load_fills,
@@ -127,8 +128,12 @@ class Gateway:
             default_accounts=self._default_accounts(),
             risk=self.risk,
             on_risk=self._on_risk,
+            history=OrderHistory(self.engine, instruments),
+            recent_done=config.gateway.recent_done_orders,
         )
-        state = load_state(self.engine, instruments)
+        # Open orders and those done today (the newest recent_done_orders of them).
+        today = datetime.combine(utc_now().date(), dtime(0), tzinfo=UTC)
+        state = load_state(self.engine, instruments, today, config.gateway.recent_done_orders)
         self.manager.restore(state.orders, state.children, state.cl_ord_ids)
         log.info(
             "state_restored",

@@ -104,8 +104,10 @@ class Savepoint:
         events, executions, cl_ord_ids, after_commit = self.sizes
         del out.events[events:]
         del out.executions[executions:]
-        for session, cl_ord_id, _ in out.cl_ord_ids[cl_ord_ids:]:
+        for session, cl_ord_id, order_id in out.cl_ord_ids[cl_ord_ids:]:
             m.by_cl_ord_id.pop((session, cl_ord_id), None)
+            if cl_ord_id in (used := m.cl_ord_ids_of.get(order_id, [])):
+                used.remove(cl_ord_id)
         del out.cl_ord_ids[cl_ord_ids:]
         del out.after_commit[after_commit:]
         # What the command created is forgotten.
@@ -113,6 +115,7 @@ class Savepoint:
             m.orders.pop(order_id, None)
             m.done_orders.pop(order_id, None)
             m.children_of.pop(order_id, None)
+            m.cl_ord_ids_of.pop(order_id, None)
             if m.risk is not None:
                 m.risk.exposure.set_order(order_id, "", "", True, ZERO, ZERO)
         for child_id in out.new_children - self.new_children:

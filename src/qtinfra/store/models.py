@@ -87,7 +87,10 @@ class OrderRow(Base):
     order_capacity: Mapped[str | None] = mapped_column(String(1))
     ex_destination: Mapped[str | None] = mapped_column(String(4))
 
-    __table_args__ = (Index("ix_orders_status", "status"),)
+    __table_args__ = (
+        Index("ix_orders_status", "status"),
+        Index("ix_orders_updated_at", "updated_at"),
+    )
 
 
 class ChildOrderRow(Base):
@@ -136,7 +139,7 @@ class ClOrdIdRow(Base):
 
     session: Mapped[str] = mapped_column(String(128), primary_key=True)
     cl_ord_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    order_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
 
 
 class JournalCheckpointRow(Base):

@@ -1,6 +1,6 @@
 """The venue engine: one order book per instrument, a synthetic market maker, fees, latency.
 
-The engine takes venue commands (decoded from FIX by fix/venue_acceptor.py) and returns
+The engine takes venue commands (decoded from FIX by venues/acceptor.py) and returns
 the reports to send back, addressed to their owner (the FIX session that owns the order).
 It imports no quickfix. It is not thread-safe by itself: VenueSequencer owns it and runs
 one command at a time, after the venue's simulated latency.

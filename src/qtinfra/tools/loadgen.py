@@ -22,8 +22,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import quickfix as fix
 
 from qtinfra.domain.values import Instrument
-from qtinfra.fix.buyside import ClientSessionConfig
-from qtinfra.fix.codec import fmt_decimal
+from qtinfra.fix.wire import fmt_decimal, fmt_time
+from qtinfra.tools.buyside import ClientSessionConfig
 
 DONE_STATUSES = frozenset({"2", "4", "8"})
 
@@ -294,7 +294,7 @@ class LoadGenerator:
             msg.setField(40, "2")
             msg.setField(44, t.price)
             msg.setField(59, t.time_in_force)
-            msg.setField(60, datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f"))
+            msg.setField(60, fmt_time(datetime.now(UTC)))
             if wait_done:
                 open_orders.add(cl_ord_id)
             pending[cl_ord_id] = perf()

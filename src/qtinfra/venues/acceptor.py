@@ -5,7 +5,7 @@ hand them to the VenueSequencer, which owns the engine. Every callback catches w
 goes wrong, logs it and answers the counterparty: an exception escaping a callback would
 end the process (`Py_Exit(1)` in the binding).
 
-Run one venue with `python -m qtinfra.fix.venue_acceptor NAME [--config-dir DIR]` or
+Run one venue with `python -m qtinfra.venues.acceptor NAME [--config-dir DIR]` or
 `run_venue(config, name, stop)`.
 """
 
@@ -19,7 +19,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
@@ -33,6 +32,7 @@ from qtinfra.config import QtinfraConfig, VenueConfig, load_config
 from qtinfra.domain.values import OrdRejReason, OrdType, Side, TimeInForce, utc_now
 from qtinfra.errors import QtinfraError, ValidationError
 from qtinfra.fix.settings import SettingsFile
+from qtinfra.fix.wire import fmt_decimal, fmt_time
 from qtinfra.venues.book import Depth
 from qtinfra.venues.simulator import (
     CancelOrder,
@@ -121,15 +121,6 @@ _FIX44_ORD_REJ_REASONS = frozenset(
 
 def _fix44_ord_rej_reason(reason: OrdRejReason) -> str:
     return reason.value if reason.value in _FIX44_ORD_REJ_REASONS else OrdRejReason.OTHER.value
-
-
-def _dec(value: Decimal) -> str:
-    """A Decimal as FIX wants it: plain notation, never an exponent."""
-    return format(value, "f")
-
-
-def _utc(ts: datetime) -> str:
-    return ts.strftime("%Y%m%d-%H:%M:%S.%f")
 
 
 def _optional(message: fix.Message, tag: int) -> str | None:
@@ -248,25 +239,25 @@ def encode_execution_report(report: ExecReport) -> fix.Message:
         msg.setField(_SECURITY_ID_SOURCE, _ISIN)
     msg.setField(_SIDE, report.side.value)
     if report.order_qty is not None:
-        msg.setField(_ORDER_QTY, _dec(report.order_qty))
+        msg.setField(_ORDER_QTY, fmt_decimal(report.order_qty))
     if report.ord_type is not None:
         msg.setField(_ORD_TYPE, report.ord_type.value)
     if report.price is not None:
-        msg.setField(_PRICE, _dec(report.price))
+        msg.setField(_PRICE, fmt_decimal(report.price))
     if report.time_in_force is not None:
         msg.setField(_TIME_IN_FORCE, report.time_in_force.value)
     if report.last_qty is not None and report.last_px is not None:
-        msg.setField(_LAST_QTY, _dec(report.last_qty))
-        msg.setField(_LAST_PX, _dec(report.last_px))
+        msg.setField(_LAST_QTY, fmt_decimal(report.last_qty))
+        msg.setField(_LAST_PX, fmt_decimal(report.last_px))
         if report.last_mkt is not None:
             msg.setField(_LAST_MKT, report.last_mkt)
         if report.commission is not None:
-            msg.setField(_COMMISSION, _dec(report.commission))
+            msg.setField(_COMMISSION, fmt_decimal(report.commission))
             msg.setField(_COMM_TYPE, _COMM_TYPE_ABSOLUTE)
-    msg.setField(_LEAVES_QTY, _dec(report.leaves_qty))
-    msg.setField(_CUM_QTY, _dec(report.cum_qty))
-    msg.setField(_AVG_PX, _dec(report.avg_px))
-    msg.setField(_TRANSACT_TIME, _utc(report.transact_time))
+    msg.setField(_LEAVES_QTY, fmt_decimal(report.leaves_qty))
+    msg.setField(_CUM_QTY, fmt_decimal(report.cum_qty))
+    msg.setField(_AVG_PX, fmt_decimal(report.avg_px))
+    msg.setField(_TRANSACT_TIME, fmt_time(report.transact_time))
     if report.text is not None:
         msg.setField(_TEXT, report.text)
     return msg
@@ -278,7 +269,7 @@ def encode_cancel_reject(report: CancelReject) -> fix.Message:
     msg.setField(_CL_ORD_ID, report.cl_ord_id)
     msg.setField(_ORIG_CL_ORD_ID, report.orig_cl_ord_id)
     msg.setField(_ORD_STATUS, report.ord_status.value)
-    msg.setField(_TRANSACT_TIME, _utc(report.transact_time))
+    msg.setField(_TRANSACT_TIME, fmt_time(report.transact_time))
     msg.setField(_CXL_REJ_RESPONSE_TO, report.response_to.value)
     msg.setField(_CXL_REJ_REASON, report.reason.value)
     msg.setField(_TEXT, report.text)
@@ -299,8 +290,8 @@ def encode_snapshot(
         for position, level in enumerate(levels, 1):
             group = fix44.MarketDataSnapshotFullRefresh.NoMDEntries()
             group.setField(_MD_ENTRY_TYPE, entry_type)
-            group.setField(_MD_ENTRY_PX, _dec(level.price))
-            group.setField(_MD_ENTRY_SIZE, _dec(level.quantity))
+            group.setField(_MD_ENTRY_PX, fmt_decimal(level.price))
+            group.setField(_MD_ENTRY_SIZE, fmt_decimal(level.quantity))
             group.setField(_NUMBER_OF_ORDERS, str(level.order_count))
             group.setField(_MD_ENTRY_POSITION_NO, str(position))
             msg.addGroup(group)
@@ -578,7 +569,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         msg.setField(_LEAVES_QTY, "0")
         msg.setField(_CUM_QTY, "0")
         msg.setField(_AVG_PX, "0")
-        msg.setField(_TRANSACT_TIME, _utc(utc_now()))
+        msg.setField(_TRANSACT_TIME, fmt_time(utc_now()))
         msg.setField(_TEXT, text)
         self._send(session, msg)
 
@@ -590,7 +581,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         msg.setField(_CL_ORD_ID, _optional(message, _CL_ORD_ID) or "NONE")
         msg.setField(_ORIG_CL_ORD_ID, _optional(message, _ORIG_CL_ORD_ID) or "NONE")
         msg.setField(_ORD_STATUS, "8")
-        msg.setField(_TRANSACT_TIME, _utc(utc_now()))
+        msg.setField(_TRANSACT_TIME, fmt_time(utc_now()))
         msg.setField(_CXL_REJ_RESPONSE_TO, response_to)
         msg.setField(_CXL_REJ_REASON, "99")
         msg.setField(_TEXT, text)
@@ -690,8 +681,8 @@ def run_venue(config: QtinfraConfig, name: str, stop: threading.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m qtinfra.fix.venue_acceptor NAME`: one venue process, stopped by SIGTERM/SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m qtinfra.fix.venue_acceptor")
+    """`python -m qtinfra.venues.acceptor NAME`: one venue process, stopped by SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m qtinfra.venues.acceptor")
     parser.add_argument("name", help="venue name from venues.toml")
     parser.add_argument("--config-dir", type=Path, default=None)
     parser.add_argument(

@@ -6,7 +6,7 @@ with the gateway's own client acceptor settings (sessions/clients.cfg: FIX.4.4 s
 QTGW <- CLIENT1, data dictionary validation on, FileStore with PersistMessages), so the
 `qtinfra bench` ratio shows what the gateway's own work costs.
 
-    python -m qtinfra.fix.echo --port 9876 --var /tmp/echo
+    python -m qtinfra.tools.echo --port 9876 --var /tmp/echo
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import quickfix as fix
 
 from qtinfra.config import PROJECT_ROOT
 from qtinfra.fix.settings import SettingsFile
+from qtinfra.fix.wire import fmt_time
 
 
 def echo_settings(
@@ -97,7 +98,7 @@ class EchoApplication(fix.Application):  # type: ignore[misc]
             s(151, quantity)
             s(14, "0")
             s(6, "0")
-            s(60, datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f"))
+            s(60, fmt_time(datetime.now(UTC)))
             self._send(report, session_id)
             self.orders += 1
         except Exception as exc:  # pragma: no cover - visible on stderr, never expected
@@ -105,7 +106,7 @@ class EchoApplication(fix.Application):  # type: ignore[misc]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qtinfra.fix.echo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m qtinfra.tools.echo", description=__doc__)
     parser.add_argument("--port", type=int, required=True, help="SocketAcceptPort")
     parser.add_argument("--var", required=True, help="directory for the FileStore")
     parser.add_argument("--sessions", help="client sessions file (default sessions/clients.cfg)")

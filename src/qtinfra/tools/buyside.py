@@ -16,7 +16,7 @@ import quickfix as fix
 
 from qtinfra.domain.values import utc_now
 from qtinfra.fix import wire
-from qtinfra.fix.codec import fmt_decimal, fmt_time
+from qtinfra.fix.wire import fmt_decimal, fmt_time
 
 TAG_NAMES = {
     1: "Account",
