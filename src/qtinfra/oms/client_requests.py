@@ -182,6 +182,19 @@ class ClientRequests(ParentWorking):
             cl_ord_id=cmd.cl_ord_id,
         )
 
+    def _refuse_change(
+        self,
+        cmd: CancelOrder | ReplaceOrder,
+        response_to: CxlRejResponseTo,
+        reason: CxlRejReason,
+        text: str,
+        order: Order | None,
+    ) -> None:
+        """The one refusal of a cancel or replace: OrderCancelReject naming the request's
+        ClOrdID and the order it named (OrigClOrdID as sent, else the order's own)."""
+        orig = cmd.orig_cl_ord_id or (order.cl_ord_id if order is not None else NONE_ID)
+        self._cancel_reject(cmd.session, cmd.cl_ord_id, orig, response_to, reason, text, order)
+
     def _find_for_change(
         self, cmd: CancelOrder | ReplaceOrder, response_to: CxlRejResponseTo
     ) -> Order | None:
@@ -194,84 +207,47 @@ class ClientRequests(ParentWorking):
             owned = candidate is not None and candidate.session == cmd.session
             order_id = candidate.order_id if candidate is not None and owned else None
         order = self._lookup(order_id)
-        orig = cmd.orig_cl_ord_id or (order.cl_ord_id if order is not None else NONE_ID)
         taken_by = self._order_id_of(cmd.session, cmd.cl_ord_id)
+        if taken_by is not None and cmd.poss_dup and (taken := self._lookup(taken_by)):
+            # A PossDup resend of a request already taken: its current state, once.
+            self._report(
+                taken, ExecType.ORDER_STATUS, text="possible duplicate: request already received"
+            )
+            return None
+        refusal: tuple[CxlRejReason, str] | None = None
         if taken_by is not None:
-            taken = self._lookup(taken_by)
-            if cmd.poss_dup and taken is not None:
-                # A PossDup resend of a request already taken: its current state, once.
-                self._report(
-                    taken,
-                    ExecType.ORDER_STATUS,
-                    text="possible duplicate: request already received",
-                )
-                return None
-            self._cancel_reject(
-                cmd.session,
-                cmd.cl_ord_id,
-                orig,
-                response_to,
+            refusal = (
                 CxlRejReason.DUPLICATE_CLORDID,
                 f"duplicate ClOrdID {cmd.cl_ord_id} on this session",
-                order,
             )
-            return None
-        if order_id is None:
-            self._cancel_reject(
-                cmd.session,
-                cmd.cl_ord_id,
-                orig,
-                response_to,
-                CxlRejReason.UNKNOWN_ORDER,
-                f"unknown order: OrigClOrdID {cmd.orig_cl_ord_id}"
+        elif order_id is None:
+            named = (
+                f"OrigClOrdID {cmd.orig_cl_ord_id}"
                 if cmd.orig_cl_ord_id is not None
-                else f"unknown order: OrderID {cmd.order_id}",
+                else f"OrderID {cmd.order_id}"
             )
-            return None
-        if order is None or order.status.is_done:
-            self._cancel_reject(
-                cmd.session,
-                cmd.cl_ord_id,
-                orig,
-                response_to,
-                CxlRejReason.TOO_LATE_TO_CANCEL,
-                f"too late to {'cancel' if response_to is CxlRejResponseTo.CANCEL else 'replace'}:"
-                f" order is {order.status.name if order else 'done'}",
-                order,
-            )
-            return None
-        if cmd.order_id is not None and cmd.order_id != order.order_id:
-            self._cancel_reject(
-                cmd.session,
-                cmd.cl_ord_id,
-                orig,
-                response_to,
+            refusal = (CxlRejReason.UNKNOWN_ORDER, f"unknown order: {named}")
+        elif order is None or order.status.is_done:
+            what = "cancel" if response_to is CxlRejResponseTo.CANCEL else "replace"
+            state = order.status.name if order else "done"
+            refusal = (CxlRejReason.TOO_LATE_TO_CANCEL, f"too late to {what}: order is {state}")
+        elif cmd.order_id is not None and cmd.order_id != order.order_id:
+            refusal = (
                 CxlRejReason.UNKNOWN_ORDER,
-                f"OrderID {cmd.order_id} does not match OrigClOrdID {orig}",
-                order,
+                f"OrderID {cmd.order_id} does not match OrigClOrdID {cmd.orig_cl_ord_id}",
             )
-            return None
-        if order.pending is not None:
-            self._cancel_reject(
-                cmd.session,
-                cmd.cl_ord_id,
-                orig,
-                response_to,
+        elif order.pending is not None:
+            refusal = (
                 CxlRejReason.ALREADY_PENDING,
                 "a cancel or replace is already pending for this order",
-                order,
             )
-            return None
-        if cmd.side is not order.side or (cmd.symbol and cmd.symbol != order.instrument.symbol):
-            self._cancel_reject(
-                cmd.session,
-                cmd.cl_ord_id,
-                orig,
-                response_to,
+        elif cmd.side is not order.side or (cmd.symbol and cmd.symbol != order.instrument.symbol):
+            refusal = (
                 CxlRejReason.BROKER_OPTION,
                 f"Side/Symbol do not match the order ({order.side.name} {order.instrument.symbol})",
-                order,
             )
+        if refusal is not None:
+            self._refuse_change(cmd, response_to, *refusal, order)
             return None
         return order
 
@@ -284,14 +260,8 @@ class ClientRequests(ParentWorking):
             if refused is not None:
                 if self.on_risk is not None:
                     self.on_risk(refused.check, None)
-                self._cancel_reject(
-                    cmd.session,
-                    cmd.cl_ord_id,
-                    cmd.orig_cl_ord_id or order.cl_ord_id,
-                    CxlRejResponseTo.CANCEL,
-                    CxlRejReason.BROKER_OPTION,
-                    refused.text,
-                    order,
+                self._refuse_change(
+                    cmd, CxlRejResponseTo.CANCEL, CxlRejReason.BROKER_OPTION, refused.text, order
                 )
                 return
         self._remember_cl_ord_id(cmd.session, cmd.cl_ord_id, order.order_id)
@@ -307,15 +277,7 @@ class ClientRequests(ParentWorking):
             return
 
         def refuse(reason: CxlRejReason, text: str) -> None:
-            self._cancel_reject(
-                cmd.session,
-                cmd.cl_ord_id,
-                cmd.orig_cl_ord_id or order.cl_ord_id,
-                CxlRejResponseTo.REPLACE,
-                reason,
-                text,
-                order,
-            )
+            self._refuse_change(cmd, CxlRejResponseTo.REPLACE, reason, text, order)
 
         if cmd.ord_type is not order.ord_type or cmd.time_in_force is not order.time_in_force:
             refuse(

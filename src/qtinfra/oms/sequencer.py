@@ -100,8 +100,8 @@ class Sequencer:
 def batch_from_outbox(
     outbox: Outbox, now: datetime, release: Callable[[], None] | None
 ) -> PersistBatch:
-    """Snapshot what the order manager changed. Runs on the sequencer thread, which owns
-    the objects; the writer thread only sees the plain rows."""
+    """The rows of one group commit: what the order manager changed, as plain values (the
+    journal writer never holds a live Order or ChildOrder)."""
     batch = PersistBatch(release=release)
     for event in outbox.events:
         batch.journal.append(
