@@ -150,3 +150,10 @@ def test_printable_output_is_always_printable_ascii(text: str) -> None:
 def test_escape_output_is_always_printable_ascii(text: str) -> None:
     out = wire.escape(text)
     assert out.isascii() and out.isprintable()
+
+
+def test_ord_rej_reason_has_only_fix44_values_on_fix44() -> None:
+    assert wire.ord_rej_reason("6", fix44=True) == "6"
+    assert wire.ord_rej_reason("18", fix44=True) == "99"  # FIX 5.0 on
+    assert wire.ord_rej_reason("16", fix44=True) == "99"
+    assert wire.ord_rej_reason("18", fix44=False) == "18"

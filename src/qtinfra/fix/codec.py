@@ -546,9 +546,6 @@ def _text(text: str) -> str:
     return wire.printable(text, TEXT_LIMIT)
 
 
-_FIX44_ORD_REJ_REASONS = frozenset({*(str(i) for i in range(12)), "13", "14", "15", "99"})
-
-
 def encode_execution_report(
     ev: ExecutionReport, fix44: bool = False, micros: bool = True
 ) -> fix.Message:
@@ -597,10 +594,7 @@ def encode_execution_report(
     if ev.ord_rej_reason is not None and (
         ev.ord_status is OrdStatus.REJECTED or ev.exec_type is ExecType.REJECTED
     ):
-        reason = ev.ord_rej_reason.value
-        if fix44 and reason not in _FIX44_ORD_REJ_REASONS:
-            reason = "99"  # 16 and 18 exist from FIX 5.0 on; the Text says which check failed
-        add(f"103={reason}")
+        add(f"103={wire.ord_rej_reason(ev.ord_rej_reason.value, fix44)}")
     if ev.text:
         add(f"58={_text(ev.text)}")
     return _message("8", body)

@@ -240,3 +240,14 @@ def parse_time(text: str) -> datetime:
         head, _, frac = text.partition(".")
         text = f"{head}.{frac[:6]}"
     return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+
+
+FIX44_ORD_REJ_REASONS = frozenset({*(str(i) for i in range(12)), "13", "14", "15", "99"})
+"""OrdRejReason (103) values of the FIX 4.4 dictionary."""
+
+
+def ord_rej_reason(value: str, fix44: bool) -> str:
+    """OrdRejReason as a session of that version may receive it: a value FIX 4.4 does not
+    have (16, 18: FIX 5.0 on) goes out as 99 Other on FIX 4.4, the Text saying which check
+    failed, or the counterparty's validation would reject the report."""
+    return value if not fix44 or value in FIX44_ORD_REJ_REASONS else "99"

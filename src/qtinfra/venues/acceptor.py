@@ -29,10 +29,10 @@ import quickfix44 as fix44
 import structlog
 
 from qtinfra.config import QtinfraConfig, VenueConfig, load_config
-from qtinfra.domain.values import OrdRejReason, OrdType, Side, TimeInForce, utc_now
+from qtinfra.domain.values import OrdType, Side, TimeInForce, utc_now
 from qtinfra.errors import QtinfraError, ValidationError
 from qtinfra.fix.settings import SettingsFile
-from qtinfra.fix.wire import fmt_decimal, fmt_time
+from qtinfra.fix.wire import fmt_decimal, fmt_time, ord_rej_reason
 from qtinfra.venues.book import Depth
 from qtinfra.venues.simulator import (
     CancelOrder,
@@ -110,17 +110,6 @@ _MD_REJ_UNSUPPORTED_DEPTH = "5"
 _MD_REJ_UNSUPPORTED_ENTRY_TYPE = "8"
 _BID = "0"
 _OFFER = "1"
-
-
-# OrdRejReason (103) values of the FIX 4.4 dictionary; later ones (16, 18: FIX 5.0) go out
-# as 99 Other, the Text saying why, or the counterparty's validation would reject the report.
-_FIX44_ORD_REJ_REASONS = frozenset(
-    {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "13", "14", "15", "99"}
-)
-
-
-def _fix44_ord_rej_reason(reason: OrdRejReason) -> str:
-    return reason.value if reason.value in _FIX44_ORD_REJ_REASONS else OrdRejReason.OTHER.value
 
 
 def _optional(message: fix.Message, tag: int) -> str | None:
@@ -232,7 +221,7 @@ def encode_execution_report(report: ExecReport) -> fix.Message:
     msg.setField(_EXEC_TYPE, report.exec_type.value)
     msg.setField(_ORD_STATUS, report.ord_status.value)
     if report.ord_rej_reason is not None:
-        msg.setField(_ORD_REJ_REASON, _fix44_ord_rej_reason(report.ord_rej_reason))
+        msg.setField(_ORD_REJ_REASON, ord_rej_reason(report.ord_rej_reason.value, fix44=True))
     msg.setField(_SYMBOL, report.symbol)
     if report.security_id is not None:
         msg.setField(_SECURITY_ID, report.security_id)
