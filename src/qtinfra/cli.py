@@ -372,6 +372,10 @@ def cmd_reports(args: argparse.Namespace) -> int:
         from qtinfra.reports.rts22 import run_rts22
 
         return run_rts22(config, args.date, Path(args.out) if args.out else None)
+    if args.reports_action == "check":
+        from qtinfra.reports.rts22_check import run_check
+
+        return run_check(config, args.date)
     if args.reports_action == "rts24":
         from qtinfra.reports.rts24 import run_rts24
 
@@ -553,6 +557,10 @@ def build_parser() -> argparse.ArgumentParser:
     r22 = reports_sub.add_parser("rts22", help="RTS 22 transaction reports for a trading day")
     r22.add_argument("--date", type=_day, required=True, metavar="YYYY-MM-DD")
     r22.add_argument("--out", help="reports folder (default: [reports] out_dir)")
+    check = reports_sub.add_parser(
+        "check", help="every finding on a day's RTS 22 transactions (business rules, schema)"
+    )
+    check.add_argument("--date", type=_day, required=True, metavar="YYYY-MM-DD")
     r24 = reports_sub.add_parser("rts24", help="RTS 24 order records for a period")
     r24.add_argument("--from", dest="start", type=_instant, required=True)
     r24.add_argument("--to", dest="end", type=_instant, required=True)
@@ -562,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
         "daily", help="the day's reports and their signed manifest, as the scheduler runs them"
     )
     daily.add_argument("--date", type=_day, required=True, metavar="YYYY-MM-DD")
-    for p in (r22, r24, daily):
+    for p in (r22, check, r24, daily):
         p.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
         p.set_defaults(func=cmd_reports)
 

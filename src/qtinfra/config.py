@@ -119,6 +119,13 @@ class VenueConfig(_Frozen):
     instrument's reference price (levels per side, and mean lots per level).
     price_offset_ticks: shifts this venue's synthetic mid, so venues quote different
     prices and the router has a choice. seed: the random seed of the synthetic book.
+
+    Reference data for the transaction reports (RTS 22): mic is the segment MIC the venue
+    sends in LastMkt; operating_mic its operating MIC (unset: the same). ccp: the LEI of the
+    central counterparty that clears the venue's trades, or "none" when it uses no CCP; unset,
+    the day's reports hold every transaction on the venue (rule CCP). calendar: the
+    venue's trading calendar (config/calendars.toml) its trades must fall in (unset: the
+    instrument's).
     """
 
     name: str = Field(pattern=r"^[A-Z0-9_]{2,16}$")
@@ -131,12 +138,24 @@ class VenueConfig(_Frozen):
     level_quantity_lots: int = Field(default=20, ge=1)
     price_offset_ticks: int = 0
     seed: int = 1
+    operating_mic: str | None = None
+    ccp: str | None = None
+    calendar: str | None = None
 
-    @field_validator("mic")
+    @field_validator("mic", "operating_mic")
     @classmethod
-    def _mic(cls, value: str) -> str:
-        if not mic_is_valid(value):
+    def _mic(cls, value: str | None) -> str | None:
+        if value is not None and not mic_is_valid(value):
             raise ValueError(f"{value!r} is not an ISO 10383 MIC (four upper-case alphanumerics)")
+        return value
+
+    @field_validator("ccp")
+    @classmethod
+    def _ccp(cls, value: str | None) -> str | None:
+        if value is not None and value != "none" and not lei_is_valid(value):
+            raise ValueError(
+                f'ccp {value!r} is neither "none" nor a valid LEI (ISO 17442 check digits)'
+            )
         return value
 
 
@@ -362,6 +381,12 @@ class QtinfraConfig(_Frozen):
         calendars = {c.name for c in self.calendars}
         if len(calendars) != len(self.calendars):
             raise ValueError("a calendar is declared twice")
+        for venue in self.venues:
+            if venue.calendar is not None and venue.calendar not in calendars:
+                raise ValueError(
+                    f"venue {venue.name} names calendar {venue.calendar!r}, which "
+                    f"config/calendars.toml does not declare (have {sorted(calendars)})"
+                )
         for inst in self.instruments:
             if inst.calendar not in calendars:
                 raise ValueError(

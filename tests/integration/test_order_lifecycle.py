@@ -7,6 +7,8 @@ with tick 0.01 and lot 1, so a buy limit of 191 is marketable and a buy limit of
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -98,6 +100,27 @@ def test_marketable_buy_fills_completely_across_two_venues(client: BuySideClient
     final = msgs[-1]
     assert (final[39], final[14], final[151]) == ("2", "150", "0")
     assert D(final[6]) == (notional / cum).quantize(D("0.00000001")).normalize()
+
+
+def test_each_fill_journals_the_venues_execution_facts(
+    deployment: Deployment, client: BuySideClient
+) -> None:
+    """RTS 22 fields 3, 28 and 36 come from what the venue's fill said: its TrdMatchID, its
+    TransactTime, LastMkt as sent; the client sees LastLiquidityInd (851)."""
+    cl = client.new_order("AAPL", "1", 40, D("191"))
+    fills = [m for m in until_done(client, cl) if m[150] == "F"]
+    assert fills and all(m[851] == "2" for m in fills)  # a marketable order takes liquidity
+    journaled = {
+        ev["exec_id"]: ev
+        for row in deployment.journal("ExecutionReport")
+        if (ev := json.loads(row.payload))["exec_type"] == "F" and ev["cl_ord_id"] == cl
+    }
+    assert set(journaled) == {m[17] for m in fills}
+    for ev in journaled.values():
+        assert re.fullmatch(rf"{ev['last_mkt']}[A-Z0-9]+T\d+", ev["venue_trade_id"]), ev
+        assert ev["venue_transact_time"] and ev["venue_exec_id"] and ev["child_id"]
+        assert ev["last_liquidity_ind"] == "2"
+    assert len({ev["venue_trade_id"] for ev in journaled.values()}) == len(journaled)
 
 
 def test_limit_order_partially_fills_then_rests_and_cancels(client: BuySideClient) -> None:

@@ -84,8 +84,8 @@ def test_two_clients_on_two_venues_then_a_correction_on_postgresql(
     assert text(acc1, "a:Tx/a:Qty/a:Unit") == "300"
     assert text(acc1, "a:Tx/a:Pric/a:Pric/a:MntryVal/a:Amt") == "190.01"
     acc2 = record(root, ids["acc2"])
-    assert text(acc2, "a:Sellr/a:AcctOwnr/a:Id/a:Prsn/a:Othr/a:Id") == "GBQQ123456C"
-    assert text(acc2, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCD654321A"
+    assert text(acc2, "a:Sellr/a:AcctOwnr/a:Id/a:Prsn/a:Othr/a:Id") == "GBJE123456C"
+    assert text(acc2, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCE654321A"
 
     assert generate_rts22(make_config(out), engine, DAY).path is None  # nothing twice
 

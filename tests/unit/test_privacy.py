@@ -23,7 +23,7 @@ ACCOUNTS = """# Client records
 account = "ACC2"
 name = "Jane Demo"          # the client's name
 kind = "natural"
-national_id = "GBQQ123456C"
+national_id = "GBJE123456C"
 birth_date = 1980-05-17
 decision_maker = { id = "1002", source = "P", qualifier = 24 }
 
@@ -44,9 +44,9 @@ def test_the_data_key_is_created_owner_only_and_reused(tmp_path: Path) -> None:
 
 def test_seal_and_reveal() -> None:
     key = Fernet(Fernet.generate_key())
-    sealed = seal(key, "GBQQ123456C")
+    sealed = seal(key, "GBJE123456C")
     assert is_sealed(sealed) and "GBQQ" not in sealed
-    assert reveal(key, sealed) == "GBQQ123456C"
+    assert reveal(key, sealed) == "GBJE123456C"
     assert reveal(key, "plain") == "plain" and reveal(key, None) is None
     assert reveal(key, seal(key, date(1980, 5, 17))) == "1980-05-17"
     with pytest.raises(PersonalDataError, match="wrong"):
@@ -61,7 +61,7 @@ def test_seal_file_encrypts_personal_values_in_place_and_keeps_the_rest(tmp_path
     path.write_text(ACCOUNTS)
     assert seal_file(path, key) == 3
     text = path.read_text()
-    assert "Jane Demo" not in text and "GBQQ123456C" not in text and "1980-05-17" not in text
+    assert "Jane Demo" not in text and "GBJE123456C" not in text and "1980-05-17" not in text
     assert "# the client's name" in text and 'lei = "98450012DEMOACC1AM85"' in text
     data = tomllib.loads(text)
     jane = data["account"][0]

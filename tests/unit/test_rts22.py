@@ -41,9 +41,9 @@ from qtinfra.reports.rts22 import (
     generate_rts22,
     read_fills,
     run_rts22,
-    short_selling_indicator,
     transaction_reference,
 )
+from qtinfra.reports.rts22_rules import short_selling_indicator
 from qtinfra.risk.engine import RiskEngine
 from qtinfra.risk.exposure import Exposure
 from qtinfra.risk.limits import AccountRecord, PartyDefault, RiskConfig
@@ -74,19 +74,24 @@ requires_schemas = pytest.mark.skipif(
 )
 
 
+CCP_LEI = "984500SIMCCP0DEMO024"
+"""The CCP clearing CEUX's trades in these tests (TRQX uses none)."""
+
+
 def make_config(
     out_dir: Path,
     schema_dir: Path | None = SCHEMA_DIR,
     acc1_lei: str = ACC1_LEI,
     acc2_birth_date: date | None = date(1984, 6, 21),
 ) -> QtinfraConfig:
-    """A firm with two clients: ACC1 a legal person (LEI), ACC2 a natural person."""
+    """A firm with three clients: ACC1 a legal person (LEI), ACC2 a natural person, ACC3 a
+    legal person that flags every short sale it sends."""
     return QtinfraConfig(
         firm=FirmConfig(lei=FIRM_LEI, country="GB"),
         reports=ReportsConfig(schema_dir=schema_dir, out_dir=out_dir),
         venues=(
-            VenueConfig(name="CBOE", mic="CEUX", port=9881),
-            VenueConfig(name="TRQ", mic="TRQX", port=9882),
+            VenueConfig(name="CBOE", mic="CEUX", port=9881, ccp=CCP_LEI),
+            VenueConfig(name="TRQ", mic="TRQX", port=9882, ccp="none"),
         ),
         instruments=(
             InstrumentConfig(
@@ -109,10 +114,14 @@ def make_config(
             ),
             AccountRecord(
                 account="ACC2", name="Jane Demo", kind="natural", country="GB",
-                national_id="GBQQ123456C", national_id_scheme="NIDN", first_names="Jane",
+                national_id="GBJE123456C", national_id_scheme="NIDN", first_names="Jane",
                 surname="Demo", birth_date=acc2_birth_date,
                 decision_maker=PartyDefault(id="1002", qualifier=24),
                 executing_trader=PartyDefault(id="2002", qualifier=24), order_capacity="A",
+            ),
+            AccountRecord(
+                account="ACC3", name="Demo Long-Only Fund", kind="legal", lei=ACC1_LEI,
+                order_capacity="A", flags_short_sales=True,
             ),
         ),
         risk=RiskConfig(fx={"EUR": D(1), "USD": D("0.92")}),
@@ -126,7 +135,7 @@ def make_config(
                 first_names="Pierre", surname="Martin", birth_date=date(1979, 9, 12),
             ),
             PersonRecord(
-                code="2002", national_id="GBCD654321A", national_id_scheme="NIDN", country="GB",
+                code="2002", national_id="GBCE654321A", national_id_scheme="NIDN", country="GB",
                 first_names="Bob", surname="Sample", birth_date=date(1990, 11, 2),
             ),
         ),
@@ -236,6 +245,9 @@ class Journal:
         when: datetime = T0,
         **fields: object,
     ) -> ExecutionReport:
+        # The venue's execution facts, as the gateway journals them from the venue's fill.
+        fields.setdefault("venue_trade_id", f"{mic}T{self.count + 1}")
+        fields.setdefault("venue_transact_time", when)
         return self._report(
             order_id,
             ExecType.TRADE,
@@ -359,7 +371,7 @@ def test_day_with_legal_and_natural_clients_on_two_venues_validates_with_every_f
     assert text(acc1, "a:SubmitgPty") == FIRM_LEI  # field 6
     assert text(acc1, "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == ACC1_LEI  # field 7
     assert text(acc1, "a:Buyr/a:AcctOwnr/a:CtryOfBrnch") == "GB"  # field 8
-    assert text(acc1, "a:Sellr/a:AcctOwnr/a:Id/a:MIC") == "CEUX"  # field 16
+    assert text(acc1, "a:Sellr/a:AcctOwnr/a:Id/a:LEI") == CCP_LEI  # field 16: CEUX's CCP
     assert text(acc1, "a:Sellr/a:AcctOwnr/a:CtryOfBrnch") is None
     assert text(acc1, "a:OrdrTrnsmssn/a:TrnsmssnInd") == "false"  # field 25
     assert text(acc1, "a:Tx/a:TradDt") == "2026-03-02T09:30:00.654321Z"  # field 28
@@ -370,13 +382,18 @@ def test_day_with_legal_and_natural_clients_on_two_venues_validates_with_every_f
     assert text(acc1, "a:Tx/a:TradVn") == "CEUX"  # field 36
     assert text(acc1, "a:Tx/a:CtryOfBrnch") == "GB"  # field 37
     assert text(acc1, "a:FinInstrm/a:Id") == AAPL_ISIN  # field 41
-    assert text(acc1, "a:InvstmtDcsnPrsn") is None  # field 57: AOTC, the client decided
+    # Fields 12 and 57: ACC1's order names the firm's person 1001 as its decision maker (a
+    # discretionary mandate): the client's decision maker is the firm, and 57 names her.
+    assert text(acc1, "a:Buyr/a:DcsnMakr/a:LEI") == FIRM_LEI
+    assert text(acc1, "a:InvstmtDcsnPrsn/a:Prsn/a:Othr/a:Id") == "GBAB123456C"
+    tvtic = {f.exec_id: f.venue_trade_id for f in read_fills(engine, DAY)}[ids["acc1_ceux"]]
+    assert tvtic and text(acc1, "a:Tx/a:TradPlcMtchgId") == tvtic  # field 3: the venue's id
     assert text(acc1, "a:ExctgPrsn/a:Algo") == "2001"  # field 59: an algorithm
     assert text(acc1, "a:AddtlAttrbts/a:ShrtSellgInd") is None  # field 62: a buy
     assert text(acc1, "a:AddtlAttrbts/a:SctiesFincgTxInd") == "false"  # field 65
 
     second = record(root, ids["acc1_trqx"])
-    assert text(second, "a:Sellr/a:AcctOwnr/a:Id/a:MIC") == "TRQX"
+    assert text(second, "a:Sellr/a:AcctOwnr/a:Id/a:MIC") == "TRQX"  # a venue without a CCP
     assert text(second, "a:Tx/a:TradVn") == "TRQX"
     assert text(second, "a:Tx/a:Qty/a:Unit") == "200"
     assert text(second, "a:Tx/a:TradDt") == "2026-03-02T09:30:05.123456Z"
@@ -387,15 +404,16 @@ def test_day_with_legal_and_natural_clients_on_two_venues_validates_with_every_f
     assert text(acc2, seller + "a:FrstNm") == "Jane"  # field 18
     assert text(acc2, seller + "a:Nm") == "Demo"  # field 19
     assert text(acc2, seller + "a:BirthDt") == "1984-06-21"  # field 20
-    assert text(acc2, seller + "a:Othr/a:Id") == "GBQQ123456C"  # field 16
+    assert text(acc2, seller + "a:Othr/a:Id") == "GBJE123456C"  # field 16
     assert text(acc2, seller + "a:Othr/a:SchmeNm/a:Cd") == "NIDN"
     assert text(acc2, "a:Sellr/a:AcctOwnr/a:CtryOfBrnch") == "GB"  # field 17
     assert text(acc2, "a:FinInstrm/a:Id") == MSFT_ISIN
     assert text(acc2, "a:Tx/a:Pric/a:Pric/a:MntryVal/a:Amt") == "410.5"
     assert text(acc2, "a:ExctgPrsn/a:Prsn/a:CtryOfBrnch") == "GB"  # field 60
-    assert text(acc2, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCD654321A"  # field 59
+    assert text(acc2, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCE654321A"  # field 59
     assert text(acc2, "a:ExctgPrsn/a:Prsn/a:Othr/a:SchmeNm/a:Cd") == "NIDN"
-    assert text(acc2, "a:AddtlAttrbts/a:ShrtSellgInd") == "SELL"  # field 62: a plain sale
+    # Field 62: a plain sale by a client that does not flag its short sales (rule SHORT).
+    assert text(acc2, "a:AddtlAttrbts/a:ShrtSellgInd") == "UNDI"
 
     assert [(r[0], r[1]) for r in reported_rows(engine)] == [
         (ids["acc1_ceux"], "NEWT"),
@@ -562,8 +580,8 @@ def test_schema_errors_in_attributes_and_parties_name_their_fields(
 
     found = {(p.tx_id, p.field.split(" (")[0]) for p in result.held}
     assert (bad_ccy.exec_id, "34 Price currency") in found
-    assert (bad_mic.exec_id, "16 Seller identification code") in found
-    assert (bad_mic.exec_id, "36 Venue") in found
+    assert (bad_mic.exec_id, "36 Venue") in found  # rule VENUE: no venue has that MIC
+    assert {p.rule for p in result.held if p.tx_id == bad_mic.exec_id} == {"VENUE"}
     assert result.path is None and reported_rows(engine) == []  # nothing left to file
 
 
@@ -713,6 +731,8 @@ def test_short_sale_carries_sesh_a_sale_sell_and_a_buy_no_indicator(
     buy = journal.fill("B", "1", "190")
     journal.new_order("S", "ACC1", Side.SELL)
     sell = journal.fill("S", "1", "190")
+    journal.new_order("FLAGGED", "ACC3", Side.SELL)
+    flagged = journal.fill("FLAGGED", "1", "190")
     journal.new_order("SS", "ACC1", Side.SELL_SHORT)
     short = journal.fill("SS", "1", "190")
 
@@ -722,31 +742,37 @@ def test_short_sale_carries_sesh_a_sale_sell_and_a_buy_no_indicator(
     root = parse(result.path)
     indicator = "a:AddtlAttrbts/a:ShrtSellgInd"
     assert text(record(root, buy.exec_id), indicator) is None
-    assert text(record(root, sell.exec_id), indicator) == "SELL"
+    # ACC1 does not flag its short sales: a plain sell is undetermined (rule SHORT); ACC3
+    # flags every short sale, so its plain sell is known to be long.
+    assert text(record(root, sell.exec_id), indicator) == "UNDI"
+    assert text(record(root, flagged.exec_id), indicator) == "SELL"
     assert text(record(root, short.exec_id), indicator) == "SESH"
     # The client sells: the client is the seller, the venue the buyer.
     assert text(record(root, short.exec_id), "a:Sellr/a:AcctOwnr/a:Id/a:LEI") == ACC1_LEI
-    assert text(record(root, short.exec_id), "a:Buyr/a:AcctOwnr/a:Id/a:MIC") == "CEUX"
+    assert text(record(root, short.exec_id), "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == CCP_LEI
 
 
 @pytest.mark.parametrize(
-    ("side", "leg", "indicator"),
+    ("side", "leg", "flags", "indicator"),
     [
-        ("1", "", None),  # AOTC/MTCH buy: the venue sells
-        ("2", "", "SELL"),  # the client sells
-        ("5", "", "SESH"),  # the client sells short
-        ("1", "market", None),  # DEAL, client buys: the venue sells to the firm...
-        ("1", "client", "SELL"),  # ...and the firm sells that on to the client
-        ("2", "market", "SELL"),  # DEAL, client sells: the firm sells on what it bought
-        ("5", "market", "SELL"),
-        ("2", "client", "SELL"),
-        ("5", "client", "SESH"),
+        ("1", "", False, None),  # AOTC/MTCH buy: the venue sells
+        ("2", "", False, "UNDI"),  # the client sells; whether short is not known
+        ("2", "", True, "SELL"),  # ...known long: the client flags its short sales
+        ("5", "", False, "SESH"),  # the client sells short
+        ("6", "", False, "SSEX"),  # short, exempt
+        ("1", "market", False, None),  # DEAL, client buys: the venue sells to the firm...
+        ("1", "client", False, "SELL"),  # ...and the firm sells that on to the client
+        ("2", "market", False, "SELL"),  # DEAL, client sells: the firm sells on what it bought
+        ("5", "market", False, "SELL"),
+        ("2", "client", False, "UNDI"),
+        ("2", "client", True, "SELL"),
+        ("5", "client", False, "SESH"),
     ],
 )
 def test_short_selling_indicator_is_set_when_the_firm_or_its_client_sells(
-    side: str, leg: Literal["", "market", "client"], indicator: str | None
+    side: str, leg: Literal["", "market", "client"], flags: bool, indicator: str | None
 ) -> None:
-    assert short_selling_indicator(side, leg) == indicator
+    assert short_selling_indicator(side, leg, flags) == indicator
 
 
 @requires_schemas
@@ -769,7 +795,7 @@ def test_field_59_is_an_algorithm_or_a_person_by_the_party_qualifier(
     for fill in (by_person, unqualified):
         person = record(root, fill.exec_id)
         assert text(person, "a:ExctgPrsn/a:Algo") is None
-        assert text(person, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCD654321A"
+        assert text(person, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCE654321A"
         assert text(person, "a:ExctgPrsn/a:Prsn/a:CtryOfBrnch") == "GB"
 
 
@@ -801,7 +827,7 @@ def test_dealing_on_own_account_reports_market_and_client_sides_with_the_decisio
     assert text(market, "a:AddtlAttrbts/a:ShrtSellgInd") == "SELL"
     # Client side: the client sells short to the firm, off venue.
     assert text(client, "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == FIRM_LEI
-    assert text(client, "a:Sellr/a:AcctOwnr/a:Id/a:Prsn/a:Othr/a:Id") == "GBQQ123456C"
+    assert text(client, "a:Sellr/a:AcctOwnr/a:Id/a:Prsn/a:Othr/a:Id") == "GBJE123456C"
     assert text(client, "a:Tx/a:TradVn") == "XOFF"
     assert text(client, "a:Tx/a:CtryOfBrnch") is None
     assert text(client, "a:AddtlAttrbts/a:ShrtSellgInd") == "SESH"
@@ -822,7 +848,8 @@ def test_matched_principal_is_one_report_with_the_decision_maker_as_algorithm(
     assert text(rec, "a:Tx/a:TradgCpcty") == "MTCH"
     assert text(rec, "a:InvstmtDcsnPrsn/a:Algo") == "ALGO7"
     assert text(rec, "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == ACC1_LEI
-    assert text(rec, "a:Sellr/a:AcctOwnr/a:Id/a:MIC") == "CEUX"
+    assert text(rec, "a:Sellr/a:AcctOwnr/a:Id/a:LEI") == CCP_LEI
+    assert text(rec, "a:Buyr/a:DcsnMakr/a:LEI") == FIRM_LEI  # the firm's algorithm decided
 
 
 def test_a_replace_supersedes_the_order_data_for_later_fills_only(
@@ -912,7 +939,7 @@ def test_fills_booked_by_the_order_manager_are_reported_from_its_journal(
             VenueExecution(
                 child.venue, mic, child.child_id, None, "V1", f"{child.child_id}-X",
                 ExecType.TRADE, OrdStatus.PARTIALLY_FILLED, D(10), D("190.00"), D(10),
-                child.quantity - D(10), None, None, T0,
+                child.quantity - D(10), None, None, T0, trade_id=f"{mic}T{child.child_id[-1]}",
             )
         )  # fmt: skip
     outbox = manager.take_outbox()
@@ -936,7 +963,7 @@ def test_fills_booked_by_the_order_manager_are_reported_from_its_journal(
             assert text(rec, "a:ExctgPrsn/a:Algo") == "2001"
         else:
             assert text(rec, "a:Sellr/a:AcctOwnr/a:Id/a:Prsn/a:Nm") == "Demo"
-            assert text(rec, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCD654321A"
+            assert text(rec, "a:ExctgPrsn/a:Prsn/a:Othr/a:Id") == "GBCE654321A"
             assert text(rec, "a:AddtlAttrbts/a:ShrtSellgInd") == "SELL"
 
 

@@ -179,10 +179,11 @@ def test_order_terms_and_codes(day: Day, records: list[dict[str, Any]]) -> None:
     ) == ("USD", "MONE", "UNIT", "US0378331005")
     assert new["short_selling_indicator"] is None
     k1 = of(records, day.order_ids["K1"])[0]
+    # A plain sell by an account that does not flag its short sales: UNDI (RTS 22 rule SHORT).
     assert (k1["validity_period"], k1["buy_sell"], k1["short_selling_indicator"]) == (
         "IOCV",
         "SELL",
-        "SELL",
+        "UNDI",
     )
     assert all(UTC_MICROS.match(r["date_time"]) for r in records)
     assert {r["date_of_receipt"] for r in records} == {"2026-03-02"}

@@ -73,7 +73,7 @@ FEES = {"CBOE": D("0.30"), "TRQ": D("0.28"), "AQX": D("0.20")}
 MICS = {"CBOE": "CEUX", "TRQ": "TRQX", "AQX": "AQXE"}
 AAPL = Instrument("AAPL", "US0378331005", "USD", D("0.01"), D("1"), D("190.00"), VENUES)
 ACC1_LEI = "98450012DEMOACC1AM85"
-ACC2_NATIONAL_ID = "GBQQ123456C"
+ACC2_NATIONAL_ID = "GBJE123456C"
 ACCOUNTS = {
     "ACC1": AccountRecord(
         account="ACC1",

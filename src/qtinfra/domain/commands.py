@@ -138,6 +138,10 @@ class VenueExecution:
     text: str | None
     transact_time: datetime | None
     poss_dup: bool = False
+    trade_id: str | None = None
+    """TrdMatchID (880): the venue's transaction identification code of a fill."""
+    liquidity: str | None = None
+    """LastLiquidityInd (851) of a fill: 1 added liquidity, 2 removed, 3 routed out, 4 auction."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,14 @@ class ExecutionReport:
     venue cancelled, or its trading day ended)."""
     ord_status_req_id: str | None = None
     """OrdStatusReqID (790) echoed on the answer to an OrderStatusRequest that had one."""
+    # The venue's execution facts, on fills (journal; 851 also goes to the client): RTS 22
+    # fields 3 (venue transaction id), 28 (trading date time) and 36 (LastMkt as the venue
+    # sent it) and RTS 24 come from them.
+    last_liquidity_ind: str | None = None
+    venue_trade_id: str | None = None
+    venue_transact_time: datetime | None = None
+    child_id: str | None = None
+    venue_exec_id: str | None = None
 
     @property
     def event_of(self) -> str | None:

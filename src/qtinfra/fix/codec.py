@@ -583,6 +583,8 @@ def encode_execution_report(
         add(f"31={fmt_decimal(ev.last_px)}")
     if ev.last_mkt is not None:
         add(f"30={ev.last_mkt}")
+    if ev.last_liquidity_ind is not None:
+        add(f"851={ev.last_liquidity_ind}")
     add(f"151={fmt_decimal(ev.leaves_qty)}")
     add(f"14={fmt_decimal(ev.cum_qty)}")
     add(f"6={fmt_decimal(ev.avg_px)}")
@@ -747,6 +749,8 @@ def decode_venue_execution(msg: fix.Message, venue: str, mic: str) -> VenueExecu
         text=g(58) if has(58) else None,
         transact_time=parse_time(g(60)) if has(60) else None,
         poss_dup=_poss_dup(f),
+        trade_id=g(880) if has(880) else None,
+        liquidity=g(851) if has(851) else None,
     )
 
 

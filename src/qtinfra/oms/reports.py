@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
-from qtinfra.domain.commands import NewOrder, RejectInput, StatusRequest
+from qtinfra.domain.commands import NewOrder, RejectInput, StatusRequest, VenueExecution
 from qtinfra.domain.events import CancelRejected, ExecutionReport
 from qtinfra.domain.orders import ZERO, Order
 from qtinfra.domain.values import (
@@ -45,6 +45,7 @@ class ReportOptions(TypedDict, total=False):
     restatement: str | None
     cl_ord_id: str | None
     status_req_id: str | None
+    venue_fill: VenueExecution | None
 
 
 def execution_report(
@@ -63,6 +64,7 @@ def execution_report(
     restatement: str | None = None,
     cl_ord_id: str | None = None,
     status_req_id: str | None = None,
+    venue_fill: VenueExecution | None = None,
 ) -> ExecutionReport:
     """The report of an order's state. order_data: carry the order's MiFID II data (on New
     and Replaced, so the journal holds what the reports need). with_orig: the report
@@ -70,7 +72,8 @@ def execution_report(
     (FIX 4.4 Vol 4 matrices). restatement: ExecRestatementReason (378) of an unsolicited
     cancel. cl_ord_id: the ClOrdID the report answers, when not the order's own (a
     duplicate, a status request by an earlier ClOrdID). status_req_id: OrdStatusReqID (790)
-    to echo."""
+    to echo. venue_fill: the venue's report of a fill, whose execution facts the report
+    carries (its trade id, time, liquidity, child and ExecID)."""
     return ExecutionReport(
         session=order.session,
         order_id=order.order_id,
@@ -103,6 +106,11 @@ def execution_report(
         ex_destination=order.ex_destination if order_data else None,
         exec_restatement_reason=restatement,
         ord_status_req_id=status_req_id,
+        last_liquidity_ind=venue_fill.liquidity if venue_fill else None,
+        venue_trade_id=venue_fill.trade_id if venue_fill else None,
+        venue_transact_time=venue_fill.transact_time if venue_fill else None,
+        child_id=(venue_fill.orig_child_id or venue_fill.child_id) if venue_fill else None,
+        venue_exec_id=venue_fill.exec_id if venue_fill else None,
     )
 
 

@@ -111,8 +111,15 @@ class VenueReports(ParentWorking):
                 self.clock().date(),
             )
         self._touch(order)
-        mic = self.venue_mics.get(cmd.venue, cmd.mic)
-        report = self._report(order, ExecType.TRADE, last_qty=quantity, last_px=price, last_mkt=mic)
+        mic = cmd.mic or self.venue_mics.get(cmd.venue, "")  # LastMkt as the venue sent it
+        report = self._report(
+            order,
+            ExecType.TRADE,
+            last_qty=quantity,
+            last_px=price,
+            last_mkt=mic,
+            venue_fill=cmd,
+        )
         self.outbox.executions.append(
             Execution(
                 exec_id=report.exec_id,

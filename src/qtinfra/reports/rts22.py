@@ -31,7 +31,7 @@ import sys
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,7 +41,7 @@ import orjson
 from lxml import etree
 from sqlalchemy import Connection, Engine, insert, select
 
-from qtinfra.config import InstrumentConfig, PersonRecord, QtinfraConfig
+from qtinfra.config import InstrumentConfig, PersonRecord, QtinfraConfig, VenueConfig
 from qtinfra.domain.commands import Party
 from qtinfra.domain.identifiers import isin_is_valid
 from qtinfra.errors import QtinfraError
@@ -58,6 +58,12 @@ from qtinfra.reports.iso20022 import (
     sub,
     validate,
 )
+from qtinfra.reports.rts22_rules import (
+    national_id_problem,
+    short_selling_indicator,
+    trading_time_problem,
+)
+from qtinfra.risk.calendar import TradingCalendar
 from qtinfra.risk.limits import AccountRecord
 from qtinfra.store.models import JournalRow, Rts22ReportedRow
 from qtinfra.store.privacy import reveal_config
@@ -209,11 +215,15 @@ class Problem:
     field: str
     message: str
     context: str = ""
+    rule: str | None = None
+    """The business rule that failed (reports/rts22_rules.py), None for missing data or
+    the schema."""
 
     def __str__(self) -> str:
         where = f"transaction {self.tx_id}" if self.tx_id else "file header"
         context = f" ({self.context})" if self.context else ""
-        return f"{where}{context}: field {self.field}: {self.message}"
+        rule = f"rule {self.rule}: " if self.rule else ""
+        return f"{where}{context}: {rule}field {self.field}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +246,10 @@ class ClientFill:
     decision_maker: Party | None = None
     executing_trader: Party | None = None
     order_capacity: str | None = None
+    venue_trade_id: str | None = None
+    """The venue's transaction identification code (TrdMatchID 880 of its fill)."""
+    venue_time: datetime | None = None
+    """The venue's TransactTime of the execution (None: a journal from before it was kept)."""
 
     @property
     def client_buys(self) -> bool:
@@ -391,9 +405,17 @@ def read_fills(engine: Engine, day: date) -> list[ClientFill]:
                 decision_maker=_party(data.get("decision_maker")),
                 executing_trader=_party(data.get("executing_trader")),
                 order_capacity=data.get("order_capacity"),
+                venue_trade_id=event.get("venue_trade_id"),
+                venue_time=_utc_or_none(event.get("venue_transact_time")),
             )
         )
     return fills
+
+
+def _utc_or_none(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 # -- the records --------------------------------------------------------------------------
@@ -432,6 +454,10 @@ class _Builder:
     people: dict[str, PersonRecord]
     instruments: dict[str, InstrumentConfig]
     problems: list[Problem]
+    venues: dict[str, VenueConfig] = field(default_factory=dict)
+    """By segment MIC and by operating MIC."""
+    calendars: dict[str, TradingCalendar] = field(default_factory=dict)
+    """By name."""
 
     @property
     def firm_lei(self) -> str:
@@ -468,8 +494,10 @@ class _Builder:
         return out
 
     def _new(self, tx_id: str, fill: ClientFill, leg: Leg) -> Element:
-        def problem(number: int, message: str) -> None:
-            self.problems.append(Problem(tx_id, field_label(number), message, fill.describe()))
+        def problem(number: int, message: str, rule: str | None = None) -> None:
+            self.problems.append(
+                Problem(tx_id, field_label(number), message, fill.describe(), rule)
+            )
 
         new = root_element(AUTH_016, "New")
         sub(new, "TxId", tx_id)
@@ -495,24 +523,46 @@ class _Builder:
             sides = ("client", "firm") if fill.client_buys else ("firm", "client")
         else:
             sides = ("client", "market") if fill.client_buys else ("market", "client")
+        venue = self.venues.get(fill.mic or "")
+        if fill.mic and venue is None:
+            problem(36, f"LastMkt {fill.mic} is no venue of config/venues.toml", "VENUE")
+        firm_decided = self._firm_decided(fill, capacity)
         for tag, base, who in (("Buyr", 7, sides[0]), ("Sellr", 16, sides[1])):
-            owner = sub(sub(new, tag), "AcctOwnr")
+            party = sub(new, tag)
+            owner = sub(party, "AcctOwnr")
             if who == "client":
                 self._client(owner, base, fill, problem)
+                if firm_decided and capacity != "DEAL":
+                    # A decision the firm took for the client (a discretionary mandate):
+                    # the client's decision maker is the firm (field 12 / 21).
+                    sub(sub(party, "DcsnMakr"), "LEI", self.firm_lei)
             elif who == "firm":
                 sub(sub(owner, "Id"), "LEI", self.firm_lei)
-            elif fill.mic:
-                # The venue's MIC: the simulated venues have no CCP (with one, its LEI).
-                sub(sub(owner, "Id"), "MIC", fill.mic)
-            else:
+            elif not fill.mic:
                 sub(owner, "Id")
                 problem(base, "the fill has no LastMkt (30): the venue's MIC is unknown")
+            elif venue is not None and venue.ccp is None:
+                sub(owner, "Id")
+                problem(
+                    base,
+                    f"venue {venue.name} ({fill.mic}) says neither its CCP's LEI nor "
+                    'ccp = "none" in config/venues.toml',
+                    "CCP",
+                )
+            elif venue is not None and venue.ccp != "none":
+                sub(sub(owner, "Id"), "LEI", venue.ccp)  # the CCP faces both sides
+            else:
+                sub(sub(owner, "Id"), "MIC", fill.mic)  # a venue without a CCP
 
         # RTS 22 Art. 4: the firm executes the order itself, it does not transmit it.
         sub(sub(new, "OrdrTrnsmssn"), "TrnsmssnInd", "false")
 
         tx = sub(new, "Tx")
-        sub(tx, "TradDt", iso_datetime(fill.transact_time))
+        traded = fill.venue_time or fill.transact_time  # the venue's execution time
+        sub(tx, "TradDt", iso_datetime(traded))
+        calendar = self._calendar(venue, fill.symbol)
+        if (late := trading_time_problem(traded, calendar)) is not None:
+            problem(28, late, "HOURS")
         if capacity is not None:
             sub(tx, "TradgCpcty", capacity)
         quantity = sub(tx, "Qty")
@@ -537,8 +587,17 @@ class _Builder:
         if leg == "client":
             sub(tx, "TradVn", OFF_VENUE)
         elif fill.mic:
-            sub(tx, "TradVn", fill.mic)
+            sub(tx, "TradVn", fill.mic)  # the segment MIC, as the venue sent it
             sub(tx, "CtryOfBrnch", self.firm_country)  # the branch whose membership was used
+            if fill.venue_trade_id:
+                sub(tx, "TradPlcMtchgId", fill.venue_trade_id)
+            else:
+                problem(
+                    3,
+                    f"the venue's fill carries no transaction identification code "
+                    f"(TrdMatchID 880; venue ExecID unknown) although field 36 is {fill.mic}",
+                    "TVTIC",
+                )
         else:
             problem(36, "the fill has no LastMkt (30): the venue's MIC is unknown")
 
@@ -550,28 +609,29 @@ class _Builder:
                 problem(41, f"ISIN {isin} fails its check digit (ISO 6166)")
             sub(sub(new, "FinInstrm"), "Id", isin)
 
-        # Field 57 only when the firm took the investment decision: dealing on own account
-        # or matched principal. For AOTC the client decided; a discretionary mandate would
-        # need the decision maker too, which the order data does not tell, so it is left out.
-        if capacity in ("DEAL", "MTCH"):
-            if fill.decision_maker is None:
-                problem(57, "the order names no investment decision maker (PartyRole 122)")
-            else:
-                self._within_firm(sub(new, "InvstmtDcsnPrsn"), fill.decision_maker, 57, problem)
+        # Field 57 only when the firm took the investment decision (rule DECISION): dealing
+        # on own account, or an order whose decision maker is the firm's person or algorithm.
+        if capacity == "DEAL" and fill.decision_maker is None:
+            problem(57, "the order names no investment decision maker (PartyRole 122)", "DECISION")
+        elif firm_decided:
+            assert fill.decision_maker is not None
+            self._within_firm(sub(new, "InvstmtDcsnPrsn"), fill.decision_maker, 57, problem)
         if fill.executing_trader is None:
             problem(59, "the order names no executing trader or algorithm (PartyRole 12)")
         else:
             self._within_firm(sub(new, "ExctgPrsn"), fill.executing_trader, 59, problem)
 
         attributes = sub(new, "AddtlAttrbts")
-        indicator = short_selling_indicator(fill.side, leg)
+        account = self.accounts.get(fill.account or "")
+        flags = account is not None and account.flags_short_sales
+        indicator = short_selling_indicator(fill.side, leg, flags)
         if indicator is not None:
             sub(attributes, "ShrtSellgInd", indicator)
         sub(attributes, "SctiesFincgTxInd", "false")  # not a securities financing transaction
         return new
 
     def _client(
-        self, owner: Element, base: int, fill: ClientFill, problem: Callable[[int, str], None]
+        self, owner: Element, base: int, fill: ClientFill, problem: Callable[..., None]
     ) -> None:
         """Fields 7-11 / 16-20 for the client: LEI, or a natural person's names, birth
         date and national id; and the branch that received the order (field 8 / 17)."""
@@ -601,11 +661,31 @@ class _Builder:
                     )
             assert record.national_id is not None  # AccountRecord requires it
             _national_id(person, record.national_id, record.national_id_scheme)
+            wrong = national_id_problem(record.national_id, record.national_id_scheme)
+            if wrong is not None:
+                problem(base, f"client {record.account}: {wrong}", "NATID")
         # The branch that received the client's order: the firm's (no branches).
         sub(owner, "CtryOfBrnch", self.firm_country)
 
+    def _firm_decided(self, fill: ClientFill, capacity: str | None) -> bool:
+        """Whether the firm took the investment decision: it dealt on own account, or the
+        order's decision maker (PartyRole 122) is one of its algorithms or people."""
+        if capacity == "DEAL":
+            return True
+        maker = fill.decision_maker
+        if maker is None:
+            return False
+        return maker.qualifier == ALGORITHM or maker.party_id in self.people
+
+    def _calendar(self, venue: VenueConfig | None, symbol: str) -> TradingCalendar | None:
+        """The calendar a trade on venue in symbol must fall in: the venue's, else the
+        instrument's."""
+        instrument = self.instruments.get(symbol)
+        name = (venue.calendar if venue else None) or (instrument.calendar if instrument else None)
+        return self.calendars.get(name or "")
+
     def _within_firm(
-        self, parent: Element, party: Party, number: int, problem: Callable[[int, str], None]
+        self, parent: Element, party: Party, number: int, problem: Callable[..., None]
     ) -> None:
         """Fields 57-60: an algorithm by its code, a person by national id and branch."""
         role = "investment decision maker" if number == 57 else "executing trader"
@@ -629,18 +709,9 @@ class _Builder:
             prsn = sub(parent, "Prsn")
             sub(prsn, "CtryOfBrnch", person.country)
             _national_id(prsn, person.national_id, person.national_id_scheme)
-
-
-def short_selling_indicator(side: str, leg: Leg) -> str | None:
-    """RTS 22 field 62, only when the seller is the firm or its client (never for the
-    market): SESH when the client sells short (Side 5), SELL when the client sells (Side 2)
-    or when the firm sells in a DEAL (it sells what it bought in the same trade). A buying
-    client's fill on a venue carries none."""
-    if side == "1":
-        return "SELL" if leg == "client" else None  # DEAL: the firm sells to the client
-    if leg == "market":
-        return "SELL"  # DEAL: the firm sells on the venue what it bought from the client
-    return "SESH" if side == "5" else "SELL"
+            wrong = national_id_problem(person.national_id, person.national_id_scheme)
+            if wrong is not None:
+                problem(number, f"{role} {party.party_id}: {wrong}", "NATID")
 
 
 def build_transactions(
@@ -661,12 +732,16 @@ def build_records(
     """The New records whose data is complete, and the problems of those held back (both
     legs of a DEAL are held when either has a problem)."""
     problems: list[Problem] = []
+    venues = {v.mic: v for v in config.venues}
+    venues.update({v.operating_mic: v for v in config.venues if v.operating_mic})
     builder = _Builder(
         config,
         config.account_map(),
         config.person_map(),
         {i.symbol: i for i in config.instruments},
         problems,
+        venues,
+        {c.name: c.to_domain() for c in config.calendars},
     )
     records = builder.records(fills)
     return _without(records, {p.tx_id for p in problems if p.tx_id}), problems
@@ -769,6 +844,17 @@ def _next_number(conn: Connection, folder: Path, day: date) -> int:
     )
     numbers = [int(m.group(1)) for n in names if (m := pattern.fullmatch(n))]
     return max(numbers, default=0) + 1
+
+
+def schema_problems(
+    config: QtinfraConfig, day: date, records: list[TransactionRecord], schemas: SchemaSet
+) -> list[Problem]:
+    """What ESMA's schema says of records as one file of day (nothing is written)."""
+    if not records:
+        return []
+    root = _file(config, day, 1, datetime.now(UTC), records, {})
+    by_tx = {r.tx_id: r.fill for r in records}
+    return [_problem_of(v, by_tx) for v in validate(root, schemas)]
 
 
 def generate_rts22(

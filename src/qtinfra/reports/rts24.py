@@ -79,6 +79,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from qtinfra.config import QtinfraConfig
+from qtinfra.reports.rts22_rules import short_selling_indicator
 from qtinfra.reports.trail import (
     FIX_IN,
     NONE_ID,
@@ -114,7 +115,6 @@ RECORDED = frozenset({*EVENT_TYPES, "4", "F"})
 TRADING_CAPACITY = {"A": "AOTC", "P": "DEAL", "R": "MTCH"}  # OrderCapacity (528)
 VALIDITY = {"0": "DAVY", "1": "GTCV", "3": "IOCV", "4": "FOKV"}  # TimeInForce (59)
 BUY_SELL = {"1": "BUYI", "2": "SELL", "5": "SELL"}  # Side (54)
-SHORT_SELLING = {"2": "SELL", "5": "SESH"}  # Side (54); buys carry none
 ORDER_TYPE = {"1": "MARKET", "2": "LIMIT"}  # OrdType (40): the gateway's order types
 CLASSIFICATION = {"2": "LMTO"}  # a market order is neither a limit nor a stop order
 OFF_VENUE = "XOFF"
@@ -181,7 +181,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("trading_venue_transaction_id", 48, "Trading venue transaction identification "
            "code", "the venue's ExecID (17) of the fill"),
     Column("short_selling_indicator", None, "Short selling indicator (RTS 22 field 62)",
-           "Side (54) of a sell: 2 SELL, 5 SESH"),
+           "Side (54) of a sell: 5 SESH, 6 SSEX, 2 SELL when the account flags its short "
+           "sales (flags_short_sales), else UNDI (as RTS 22 rule SHORT)"),
     Column("text", None, "Text", "Text (58) of the event (why it was rejected, cancelled)"),
 )  # fmt: skip
 FIELDNAMES = tuple(c.name for c in COLUMNS)
@@ -317,6 +318,9 @@ def _record(
     order_id = event.get("order_id")
     received = data.received or parse_utc(event["transact_time"])
     segment = (event.get("last_mkt") if is_fill else None) or data.ex_destination or OFF_VENUE
+    account = accounts.get(event.get("account") or "")
+    flags = account is not None and account.flags_short_sales
+    trade_id = event.get("venue_trade_id") if is_fill else None
     return {
         "sequence_number": entry.seq,
         "submitting_entity_id": firm_lei,
@@ -350,8 +354,12 @@ def _record(
         "remaining_quantity": event.get("leaves_qty"),
         "traded_quantity": event.get("last_qty") if is_fill else None,
         "executed_quantity": event.get("cum_qty"),
-        "trading_venue_transaction_id": fill.exec_id if fill else None,
-        "short_selling_indicator": SHORT_SELLING.get(side or ""),
+        # The venue's TrdMatchID as journaled with the fill; a journal from before it was
+        # kept falls back to the venue fill paired with this one.
+        "trading_venue_transaction_id": trade_id or (fill.exec_id if fill else None),
+        "short_selling_indicator": short_selling_indicator(side or "", "", flags)
+        if side in ("2", "5", "6")
+        else None,
         "text": event.get("text"),
     }
 

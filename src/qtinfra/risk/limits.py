@@ -176,6 +176,8 @@ class AccountRecord(_Frozen):
     and 16-20): national_id, the national client identifier with its country prefix
     (RTS 22 Art. 6, Annex II); national_id_scheme: NIDN, CCPT or CONCAT (unset: CONCAT when
     the id has the CONCAT form, else NIDN); first_names, surname, birth_date.
+    flags_short_sales: the client marks every short sale as such (Side 5/6), so a plain
+    sell (Side 2) is known not to be short: RTS 22 field 62 SELL; otherwise UNDI.
     """
 
     account: str = Field(min_length=1)
@@ -191,6 +193,7 @@ class AccountRecord(_Frozen):
     first_names: str | None = None
     surname: str | None = None
     birth_date: date | str | None = None
+    flags_short_sales: bool = False
     """Personal values (national_id, name, first_names, surname, birth_date) may be sealed at
     rest as `fernet:...` (store/privacy.py); they are revealed only for reports."""
 

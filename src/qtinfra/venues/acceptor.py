@@ -76,6 +76,8 @@ _SECURITY_ID = 48
 _SIDE = 54
 _SYMBOL = 55
 _TEXT = 58
+_TRD_MATCH_ID = 880
+_LAST_LIQUIDITY_IND = 851
 _TIME_IN_FORCE = 59
 _TRANSACT_TIME = 60
 _SECURITY_ID_SOURCE = 22
@@ -243,6 +245,10 @@ def encode_execution_report(report: ExecReport) -> fix.Message:
         if report.commission is not None:
             msg.setField(_COMMISSION, fmt_decimal(report.commission))
             msg.setField(_COMM_TYPE, _COMM_TYPE_ABSOLUTE)
+        if report.trade_id is not None:
+            msg.setField(_TRD_MATCH_ID, report.trade_id)
+        if report.liquidity is not None:
+            msg.setField(_LAST_LIQUIDITY_IND, report.liquidity)
     msg.setField(_LEAVES_QTY, fmt_decimal(report.leaves_qty))
     msg.setField(_CUM_QTY, fmt_decimal(report.cum_qty))
     msg.setField(_AVG_PX, fmt_decimal(report.avg_px))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -150,6 +151,11 @@ class ExecReport:
     commission: Decimal | None = None
     ord_rej_reason: OrdRejReason | None = None
     text: str | None = None
+    trade_id: str | None = None
+    """TrdMatchID (880) of a fill: the venue's transaction identification code (RTS 22
+    field 3), the same on both sides of the match."""
+    liquidity: str | None = None
+    """LastLiquidityInd (851) of a fill: 1 the order rested (added liquidity), 2 it took."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +222,12 @@ class VenueEngine:
         self._clock = clock
         run_id = run_id or _base36(time.time_ns() // 1000)
         self._id_prefix = f"{venue.name}-{run_id}-"
+        # Trading venue transaction identification codes: the MIC, this run and a counter,
+        # upper-case alphanumerics only (ESMA allows [A-Z0-9], at most 52).
+        self._trade_prefix = re.sub(r"[^A-Z0-9]", "", f"{venue.mic}{run_id.upper()}T")
         self._next_order = 0
         self._next_exec = 0
+        self._next_trade = 0
         self._fee_bps = venue.fee_bps
         self.books: dict[str, OrderBook] = {}
         self._rngs: dict[str, random.Random] = {}
@@ -390,7 +400,11 @@ class VenueEngine:
     ) -> list[VenueReport]:
         """Turn book events into reports; queue consumed synthetic orders for refill."""
         reports: list[VenueReport] = []
+        trade_ids: dict[int, str] = {}  # the book's match id -> the venue's trade id
         for event in events:
+            if isinstance(event, Filled) and event.match_id not in trade_ids:
+                self._next_trade += 1
+                trade_ids[event.match_id] = f"{self._trade_prefix}{self._next_trade}"
             if isinstance(event, Rejected | CancelRejected):  # pragma: no cover - handled above
                 continue
             state = event.order
@@ -410,6 +424,8 @@ class VenueEngine:
                         ExecType.TRADE,
                         last_qty=event.last_qty,
                         last_px=event.last_px,
+                        trade_id=trade_ids[event.match_id],
+                        liquidity="1" if event.passive else "2",
                     )
                 )
             elif isinstance(event, Canceled):
@@ -441,6 +457,8 @@ class VenueEngine:
         last_qty: Decimal | None = None,
         last_px: Decimal | None = None,
         text: str | None = None,
+        trade_id: str | None = None,
+        liquidity: str | None = None,
     ) -> ExecReport:
         trade = last_qty is not None and last_px is not None
         return ExecReport(
@@ -469,6 +487,8 @@ class VenueEngine:
             if last_qty is not None and last_px is not None
             else None,
             text=text,
+            trade_id=trade_id,
+            liquidity=liquidity,
         )
 
     def _reject(self, cmd: NewOrder, reason: OrdRejReason, text: str) -> ExecReport:
