@@ -1355,3 +1355,58 @@ def test_limit_changes_list_only_what_the_files_set() -> None:
         "client ACC1 in AAPL position_limit: (unset) -> 5",
         "client ACC1 max_order_quantity: 100 -> 200",
     ]
+
+
+# -- who decides (accounts.toml decides) -------------------------------------------------------
+
+
+def _mandate_engine(decides: str) -> RiskEngine:
+    account = AccountRecord(
+        account="ACC1",
+        kind="natural",
+        national_id="GBACC1",
+        decision_maker=None,
+        executing_trader=TRADER_DEFAULT,
+        order_capacity="A",
+        decides=decides,  # type: ignore[arg-type]
+        decision_maker_lei="98450012DEMOACC1AM85" if decides == "third_party" else None,
+    )
+    return RiskEngine(
+        config(),
+        {"ACC1": account},
+        {},
+        MICS,
+        Exposure(TODAY, None),
+        session_accounts={S1: "ACC1"},
+        firm_people=frozenset({"1001"}),
+    )
+
+
+FIRM_PERSON = Party("1001", "P", 122, 24)
+CLIENTS_PM = Party("PM77", "P", 122, 24)
+FIRM_ALGO = Party("ALGO7", "P", 122, 22)
+
+
+@pytest.mark.parametrize(
+    ("decides", "maker", "capacity", "refused"),
+    [
+        ("firm", FIRM_PERSON, None, None),
+        ("firm", FIRM_ALGO, None, None),
+        ("firm", CLIENTS_PM, None, "discretionary mandate"),
+        ("client", CLIENTS_PM, None, None),
+        ("client", FIRM_PERSON, None, "takes its own investment decisions"),
+        ("third_party", FIRM_ALGO, None, "a third party's"),
+        ("client", CLIENTS_PM, "P", "deals on own account"),
+        ("client", FIRM_PERSON, "P", None),
+    ],
+)
+def test_the_decision_maker_must_agree_with_who_decides_for_the_account(
+    decides: str, maker: Party, capacity: str | None, refused: str | None
+) -> None:
+    decision = check(_mandate_engine(decides), terms(parties=(maker,), order_capacity=capacity))
+    if refused is None:
+        assert not isinstance(decision, RiskRejection), decision
+    else:
+        assert isinstance(decision, RiskRejection)
+        assert decision.check is Check.ORDER_DATA and refused in decision.text
+        assert maker.party_id in decision.text

@@ -75,6 +75,8 @@ requires_schemas = pytest.mark.skipif(
 
 
 CCP_LEI = "984500SIMCCP0DEMO024"
+FUND_LEI = "5493001KJTIIGC8Y1R12"
+MANAGER_LEI = "98450012DEMOACC1AM85"
 """The CCP clearing CEUX's trades in these tests (TRQX uses none)."""
 
 
@@ -84,8 +86,9 @@ def make_config(
     acc1_lei: str = ACC1_LEI,
     acc2_birth_date: date | None = date(1984, 6, 21),
 ) -> QtinfraConfig:
-    """A firm with three clients: ACC1 a legal person (LEI), ACC2 a natural person, ACC3 a
-    legal person that flags every short sale it sends."""
+    """A firm with four clients: ACC1 a legal person (LEI) and ACC2 a natural person, both
+    under the firm's discretionary mandate; ACC3 a legal person that decides itself and
+    flags every short sale it sends; FUND1 a fund whose manager (MANAGER_LEI) decides."""
     return QtinfraConfig(
         firm=FirmConfig(lei=FIRM_LEI, country="GB"),
         reports=ReportsConfig(schema_dir=schema_dir, out_dir=out_dir),
@@ -111,6 +114,7 @@ def make_config(
                 account="ACC1", name="Demo Asset Management Ltd", kind="legal", lei=acc1_lei,
                 decision_maker=PartyDefault(id="1001", qualifier=24),
                 executing_trader=PartyDefault(id="2001", qualifier=22), order_capacity="A",
+                decides="firm",
             ),
             AccountRecord(
                 account="ACC2", name="Jane Demo", kind="natural", country="GB",
@@ -118,10 +122,15 @@ def make_config(
                 surname="Demo", birth_date=acc2_birth_date,
                 decision_maker=PartyDefault(id="1002", qualifier=24),
                 executing_trader=PartyDefault(id="2002", qualifier=24), order_capacity="A",
+                decides="firm",
             ),
             AccountRecord(
-                account="ACC3", name="Demo Long-Only Fund", kind="legal", lei=ACC1_LEI,
+                account="ACC3", name="Demo Long-Only Client", kind="legal", lei=ACC1_LEI,
                 order_capacity="A", flags_short_sales=True,
+            ),
+            AccountRecord(
+                account="FUND1", name="Demo Fund", kind="legal", lei=FUND_LEI,
+                order_capacity="A", decides="third_party", decision_maker_lei=MANAGER_LEI,
             ),
         ),
         risk=RiskConfig(fx={"EUR": D(1), "USD": D("0.92")}),
@@ -834,22 +843,34 @@ def test_dealing_on_own_account_reports_market_and_client_sides_with_the_decisio
 
 
 @requires_schemas
-def test_matched_principal_is_one_report_with_the_decision_maker_as_algorithm(
+def test_matched_principal_is_two_reports_like_a_deal(
     engine: Engine, journal: Journal, out: Path
 ) -> None:
+    """MTCH, as ESMA's guidelines show it: the firm buys on the venue (against its CCP, with
+    the venue's id) and sells to the client off venue, both legs MTCH at the same time and
+    price. ACC1 is under the firm's mandate: its algorithm decided (field 57)."""
     journal.new_order("O1", "ACC1", decision_maker=Party("ALGO7", "P", 122, 22), capacity="R")
     fill = journal.fill("O1", "25", "190.5")
 
     result = generate_rts22(make_config(out), engine, DAY)
 
-    assert result.new == (fill.exec_id,)
+    assert result.new == (fill.exec_id, fill.exec_id + "C")
     assert result.path is not None
-    rec = record(parse(result.path), fill.exec_id)
-    assert text(rec, "a:Tx/a:TradgCpcty") == "MTCH"
-    assert text(rec, "a:InvstmtDcsnPrsn/a:Algo") == "ALGO7"
-    assert text(rec, "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == ACC1_LEI
-    assert text(rec, "a:Sellr/a:AcctOwnr/a:Id/a:LEI") == CCP_LEI
-    assert text(rec, "a:Buyr/a:DcsnMakr/a:LEI") == FIRM_LEI  # the firm's algorithm decided
+    root = parse(result.path)
+    market, client = record(root, fill.exec_id), record(root, fill.exec_id + "C")
+    for leg in (market, client):
+        assert text(leg, "a:Tx/a:TradgCpcty") == "MTCH"
+        assert text(leg, "a:InvstmtDcsnPrsn/a:Algo") == "ALGO7"
+        assert text(leg, "a:Tx/a:Pric/a:Pric/a:MntryVal/a:Amt") == "190.5"
+    assert text(market, "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == FIRM_LEI
+    assert text(market, "a:Sellr/a:AcctOwnr/a:Id/a:LEI") == CCP_LEI
+    assert text(market, "a:Tx/a:TradVn") == "CEUX"
+    assert text(market, "a:Tx/a:TradPlcMtchgId") == fill.venue_trade_id
+    assert text(client, "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == ACC1_LEI
+    assert text(client, "a:Buyr/a:DcsnMakr/a:LEI") == FIRM_LEI  # the firm's mandate
+    assert text(client, "a:Sellr/a:AcctOwnr/a:Id/a:LEI") == FIRM_LEI
+    assert text(client, "a:Tx/a:TradVn") == "XOFF"
+    assert text(client, "a:Tx/a:TradPlcMtchgId") is None
 
 
 def test_a_replace_supersedes_the_order_data_for_later_fills_only(

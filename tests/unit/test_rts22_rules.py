@@ -18,6 +18,8 @@ from tests.unit.test_rts22 import (
     CCP_LEI,
     DAY,
     FIRM_LEI,
+    FUND_LEI,
+    MANAGER_LEI,
     T0,
     Journal,
     engine,
@@ -94,11 +96,13 @@ def test_a_venue_ccp_must_be_none_or_a_valid_lei() -> None:
 
 @requires_schemas
 def test_field_57_only_when_the_firm_decided(engine: Engine, journal: Journal, out: Path) -> None:
-    journal.new_order("CLIENT", "ACC1", decision_maker=None)  # the client decided
+    journal.new_order("CLIENT", "ACC3", decision_maker=None)  # the client decides itself
     client = journal.fill("CLIENT", "10", "190")
+    journal.new_order("FUND", "FUND1", decision_maker=None)  # the fund's manager decides
+    fund = journal.fill("FUND", "10", "190")
     journal.new_order("ALGO", "ACC1", decision_maker=Party("ALGO7", "P", 122, 22), capacity="R")
     algo = journal.fill("ALGO", "10", "190")
-    journal.new_order("DEAL", "ACC1", decision_maker=None, capacity="P")
+    journal.new_order("DEAL", "ACC3", decision_maker=None, capacity="P")
     deal = journal.fill("DEAL", "10", "190")
 
     result = generate_rts22(make_config(out), engine, DAY)
@@ -108,7 +112,11 @@ def test_field_57_only_when_the_firm_decided(engine: Engine, journal: Journal, o
     mine = record(root, client.exec_id)
     assert text(mine, "a:InvstmtDcsnPrsn") is None
     assert text(mine, "a:Buyr/a:DcsnMakr") is None
-    theirs = record(root, algo.exec_id)
+    managed = record(root, fund.exec_id)
+    assert text(managed, "a:Buyr/a:AcctOwnr/a:Id/a:LEI") == FUND_LEI  # the fund buys
+    assert text(managed, "a:Buyr/a:DcsnMakr/a:LEI") == MANAGER_LEI  # its manager decided
+    assert text(managed, "a:InvstmtDcsnPrsn") is None
+    theirs = record(root, algo.exec_id + "C")  # MTCH: the client side
     assert text(theirs, "a:InvstmtDcsnPrsn/a:Algo") == "ALGO7"
     assert text(theirs, "a:Buyr/a:DcsnMakr/a:LEI") == FIRM_LEI
     # Dealing on own account needs the firm's decision maker: held, rule DECISION.

@@ -111,6 +111,7 @@ class Gateway:
             self._exposure(instruments),
             session_accounts=self._default_accounts(),
             entitlements=self._entitlements(),
+            firm_people=frozenset(config.person_map()),
         )
         for change in load_events(self.engine, "TradingStateChanged"):
             self.risk.set_state(

@@ -7,11 +7,12 @@ static data (the firm in config/gateway.toml, clients in config/accounts.toml, t
 people in config/people.toml), never from the orders or executions tables.
 
 One report per client fill, dated by the UTC date of its TransactTime; an order dealt on
-own account (OrderCapacity P, DEAL) is two: the market side (firm and venue) and the client
-side (firm and client, off venue). The file is validated against ESMA's schemas
-(`reports.schema_dir`, by default the copy shipped in reports/schemas/) before it is
-written; a transaction whose data is missing or fails the schema is held back, named with
-its TxId and RTS 22 field, and the rest is filed.
+own account (OrderCapacity P, DEAL) or matched principal (R, MTCH) is two: the market side
+(firm and venue) and the client side (firm and client, off venue). The file is validated
+against ESMA's schemas (`reports.schema_dir`, by default the copy shipped in
+reports/schemas/) before it is written; a transaction whose data is missing or that fails
+the schema or a business rule (reports/rts22_rules.py) is held back, named with its TxId,
+RTS 22 field and rule, and the rest is filed.
 
 Regenerating a day reports only what changed since the last file (table rts22_reported):
 a transaction whose record changed is cancelled (CANC) and reported anew (NEWT) under the
@@ -82,8 +83,8 @@ NATURAL_PERSON = 24
 """PartyRoleQualifier (2376) values for the decision maker and the executing trader."""
 
 Leg = Literal["", "market", "client"]
-"""Which report of a fill: "" the only one (AOTC, MTCH); "market" and "client" the two of
-a DEAL."""
+"""Which report of a fill: "" the only one (AOTC); "market" and "client" the two of a DEAL
+or an MTCH."""
 _Side = Literal["client", "firm", "market"]
 
 FIELD_NAMES = {
@@ -484,7 +485,7 @@ class _Builder:
                 continue
             seen[base] = fill
             legs: tuple[tuple[str, Leg], ...] = (("", ""),)
-            if TRADING_CAPACITY.get(fill.order_capacity or "") == "DEAL":
+            if TRADING_CAPACITY.get(fill.order_capacity or "") in ("DEAL", "MTCH"):
                 legs = (("", "market"), ("C", "client"))
             for suffix, leg in legs:
                 tx_id = base + suffix
@@ -513,9 +514,10 @@ class _Builder:
                 f"the order's New/Replaced report in the journal carries OrderCapacity (528) "
                 f"{found}; expected A, P or R",
             )
-        # Who bought and who sold. AOTC and MTCH: one report of the client and the market
-        # (our reading of ESMA's Guidelines on transaction reporting for a matched principal
-        # trade with a single client). DEAL: two, the firm facing each side.
+        # Who bought and who sold. AOTC: one report of the client and the market. DEAL and
+        # MTCH: two, the firm facing each side (the market side on the venue against its
+        # CCP, the client side off venue, XOFF), as ESMA's Guidelines on transaction
+        # reporting show for dealing on own account and matched principal trading.
         sides: tuple[_Side, _Side]
         if leg == "market":
             sides = ("firm", "market") if fill.client_buys else ("market", "firm")
@@ -532,10 +534,9 @@ class _Builder:
             owner = sub(party, "AcctOwnr")
             if who == "client":
                 self._client(owner, base, fill, problem)
-                if firm_decided and capacity != "DEAL":
-                    # A decision the firm took for the client (a discretionary mandate):
-                    # the client's decision maker is the firm (field 12 / 21).
-                    sub(sub(party, "DcsnMakr"), "LEI", self.firm_lei)
+                maker = self._client_decision_maker(fill, capacity)
+                if maker is not None:
+                    sub(sub(party, "DcsnMakr"), "LEI", maker)  # field 12 / 21
             elif who == "firm":
                 sub(sub(owner, "Id"), "LEI", self.firm_lei)
             elif not fill.mic:
@@ -610,11 +611,15 @@ class _Builder:
             sub(sub(new, "FinInstrm"), "Id", isin)
 
         # Field 57 only when the firm took the investment decision (rule DECISION): dealing
-        # on own account, or an order whose decision maker is the firm's person or algorithm.
-        if capacity == "DEAL" and fill.decision_maker is None:
-            problem(57, "the order names no investment decision maker (PartyRole 122)", "DECISION")
-        elif firm_decided:
-            assert fill.decision_maker is not None
+        # on own account, or for an account under its discretionary mandate.
+        if firm_decided and fill.decision_maker is None:
+            problem(
+                57,
+                "the firm decided (DEAL or a discretionary mandate) but the order names no "
+                "investment decision maker (PartyRole 122)",
+                "DECISION",
+            )
+        elif firm_decided and fill.decision_maker is not None:
             self._within_firm(sub(new, "InvstmtDcsnPrsn"), fill.decision_maker, 57, problem)
         if fill.executing_trader is None:
             problem(59, "the order names no executing trader or algorithm (PartyRole 12)")
@@ -669,13 +674,22 @@ class _Builder:
 
     def _firm_decided(self, fill: ClientFill, capacity: str | None) -> bool:
         """Whether the firm took the investment decision: it dealt on own account, or the
-        order's decision maker (PartyRole 122) is one of its algorithms or people."""
+        account is under its discretionary mandate (accounts.toml decides = "firm")."""
         if capacity == "DEAL":
             return True
-        maker = fill.decision_maker
-        if maker is None:
-            return False
-        return maker.qualifier == ALGORITHM or maker.party_id in self.people
+        account = self.accounts.get(fill.account or "")
+        return account is not None and account.decides == "firm"
+
+    def _client_decision_maker(self, fill: ClientFill, capacity: str | None) -> str | None:
+        """Field 12 / 21 of the client's side: the firm's LEI under its discretionary
+        mandate, the third party's LEI when another firm decides (a fund's manager), none
+        when the client decides itself or faces the firm in a DEAL."""
+        account = self.accounts.get(fill.account or "")
+        if account is None or capacity == "DEAL":
+            return None
+        if account.decides == "firm":
+            return self.firm_lei
+        return account.decision_maker_lei
 
     def _calendar(self, venue: VenueConfig | None, symbol: str) -> TradingCalendar | None:
         """The calendar a trade on venue in symbol must fall in: the venue's, else the

@@ -30,7 +30,8 @@ from qtinfra.risk.limits import AccountRecord, LimitSet, PartyDefault, RiskConfi
 HUNDRED = Decimal(100)
 DECISION_MAKER = 122
 EXECUTING_TRADER = 12
-PERSON_OR_ALGO = frozenset({22, 24})  # PartyRoleQualifier: algorithm, natural person
+ALGORITHM = 22
+PERSON_OR_ALGO = frozenset({ALGORITHM, 24})  # PartyRoleQualifier: algorithm, natural person
 
 
 class Check(StrEnum):
@@ -155,11 +156,15 @@ class RiskEngine:
         exposure: Exposure,
         session_accounts: Mapping[str, str] | None = None,
         entitlements: Mapping[str, frozenset[str]] | None = None,
+        firm_people: frozenset[str] | None = None,
     ) -> None:
         """calendars: by instrument symbol. venue_mics: venue name -> MIC.
         session_accounts: the client (Account) each session trades for by default, which
         also picks the session's throttle. entitlements: the Accounts each session may
-        trade for (a session not listed may use any known Account)."""
+        trade for (a session not listed may use any known Account). firm_people: the
+        short codes of the firm's people (config/people.toml), against which an order's
+        decision maker is checked (None: not checked)."""
+        self.firm_people = firm_people
         self.exposure = exposure
         self.calendars = dict(calendars)
         self.venue_by_mic = {mic: venue for venue, mic in venue_mics.items()}
@@ -493,7 +498,40 @@ class RiskEngine:
                 "trading capacity missing: send OrderCapacity (528) A, P or R, or set a "
                 f"default for account {record.account}",
             )
+        contradiction = self._decision_contradiction(record, decision, capacity)
+        if contradiction is not None:
+            return refuse(OrdRejReason.OTHER, contradiction)
         return OrderData(decision, trader, capacity)
+
+    def _decision_contradiction(
+        self, record: AccountRecord, decision: Party, capacity: str
+    ) -> str | None:
+        """Why the order's decision maker (PartyRole 122) contradicts who decides for the
+        account (accounts.toml decides): the firm decides when it deals on own account
+        (OrderCapacity P) or under a discretionary mandate, and then the decision maker is
+        one of its people or algorithms; otherwise it may not be."""
+        if self.firm_people is None:
+            return None
+        firms = decision.qualifier == ALGORITHM or decision.party_id in self.firm_people
+        if capacity == "P" or record.decides == "firm":
+            if firms:
+                return None
+            why = (
+                "the firm deals on own account (OrderCapacity P)"
+                if capacity == "P"
+                else f"account {record.account} is under the firm's discretionary mandate"
+            )
+            return (
+                f"{why}: the investment decision maker (PartyRole 122) must be one of the "
+                f"firm's people or algorithms, and {decision.party_id} is neither"
+            )
+        if firms:
+            who = "its own" if record.decides == "client" else "a third party's"
+            return (
+                f"account {record.account} takes {who} investment decisions: PartyRole 122 "
+                f"{decision.party_id} names the firm's person or algorithm"
+            )
+        return None
 
     def _destination(self, mic: str, inst: Instrument) -> RiskRejection | None:
         venue = self.venue_by_mic.get(mic)

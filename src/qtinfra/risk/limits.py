@@ -178,6 +178,14 @@ class AccountRecord(_Frozen):
     the id has the CONCAT form, else NIDN); first_names, surname, birth_date.
     flags_short_sales: the client marks every short sale as such (Side 5/6), so a plain
     sell (Side 2) is known not to be short: RTS 22 field 62 SELL; otherwise UNDI.
+
+    Who takes the investment decisions (RTS 22 fields 12/21 and 57): decides "client" (the
+    default: the client itself; its orders may not name one of the firm's people or
+    algorithms as decision maker, PartyRole 122), "firm" (a discretionary mandate: the
+    decision maker must be one of the firm's people, config/people.toml, or algorithms;
+    field 12/21 is the firm's LEI and 57 the decision maker) or "third_party" (another
+    firm decides, e.g. a fund's manager: decision_maker_lei is its LEI, reported in field
+    12/21; the account itself, the fund, is the buyer or seller).
     """
 
     account: str = Field(min_length=1)
@@ -194,6 +202,8 @@ class AccountRecord(_Frozen):
     surname: str | None = None
     birth_date: date | str | None = None
     flags_short_sales: bool = False
+    decides: Literal["client", "firm", "third_party"] = "client"
+    decision_maker_lei: str | None = None
     """Personal values (national_id, name, first_names, surname, birth_date) may be sealed at
     rest as `fernet:...` (store/privacy.py); they are revealed only for reports."""
 
@@ -212,6 +222,16 @@ class AccountRecord(_Frozen):
             )
         if self.kind == "legal" and self.lei is None:
             raise ValueError(f"account {self.account}: a legal person needs an lei")
+        if (self.decides == "third_party") != (self.decision_maker_lei is not None):
+            raise ValueError(
+                f"account {self.account}: decision_maker_lei is the LEI of the third party "
+                'that decides: set it exactly when decides = "third_party"'
+            )
+        if self.decision_maker_lei is not None and not lei_is_valid(self.decision_maker_lei):
+            raise ValueError(
+                f"account {self.account}: decision_maker_lei {self.decision_maker_lei!r} is "
+                "not a valid LEI (ISO 17442 check digits)"
+            )
         if self.kind == "natural" and not self.national_id:
             raise ValueError(f"account {self.account}: a natural person needs a national_id")
         return self
