@@ -397,6 +397,12 @@ def cmd_audit_order(args: argparse.Namespace) -> int:
     return run_order_trail(_config(args), args.order, args.json)
 
 
+def cmd_audit_clock(args: argparse.Namespace) -> int:
+    from qtinfra.reports.clocks import run_clock_record
+
+    return run_clock_record(_config(args), args.start, args.end, args.json)
+
+
 def cmd_clients(args: argparse.Namespace) -> int:
     from qtinfra.ops.clients import ErasureRefused, erase_client, export_client
     from qtinfra.store.db import make_engine, migrate
@@ -551,6 +557,15 @@ def build_parser() -> argparse.ArgumentParser:
     trail.add_argument("--json", action="store_true", help="machine-readable")
     trail.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
     trail.set_defaults(func=cmd_audit_order)
+    clock = audit_sub.add_parser(
+        "clock",
+        help="the clock record of a period (RTS 25): readings outside their limit, gaps",
+    )
+    clock.add_argument("--from", dest="start", type=_instant, required=True)
+    clock.add_argument("--to", dest="end", type=_instant, required=True)
+    clock.add_argument("--json", action="store_true", help="every reading, machine-readable")
+    clock.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
+    clock.set_defaults(func=cmd_audit_clock)
 
     reports = sub.add_parser("reports", help="MiFID II reports (RTS 22, RTS 24)")
     reports_sub = reports.add_subparsers(dest="reports_action", required=True)

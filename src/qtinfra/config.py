@@ -348,6 +348,47 @@ class PrivacyConfig(_Frozen):
     retention_years: int = Field(default=5, ge=1)
 
 
+RTS25_LIMIT_US = 1000
+"""RTS 25 Annex Table 2, "any other trading activity": 1 ms from UTC."""
+RTS25_HFT_LIMIT_US = 100
+"""RTS 25 Annex Table 2, a high-frequency algorithmic trading technique: 100 µs."""
+
+
+class ClockConfig(_Frozen):
+    """The clock record (config/gateway.toml, [clock]; MiFID II RTS 25, ops/clock.py).
+
+    hft: the firm trades through this gateway with a high-frequency algorithmic trading
+    technique: the maximum divergence from UTC is then 100 µs, not 1 ms (RTS 25 Annex
+    Table 2). max_divergence_us: the divergence beyond which a reading is journaled as not
+    within and the gateway warns; unset: 1000 (100 with hft). It may be stricter than RTS
+    25's, never looser. interval_seconds: how often the clock is read after the reading at
+    start (60). command_timeout_seconds: how long `chronyc` may take to answer (2).
+    """
+
+    hft: bool = False
+    max_divergence_us: int | None = Field(default=None, gt=0)
+    interval_seconds: float = Field(default=60.0, gt=0)
+    command_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _within_rts25(self) -> ClockConfig:
+        rts25 = RTS25_HFT_LIMIT_US if self.hft else RTS25_LIMIT_US
+        if self.max_divergence_us is not None and self.max_divergence_us > rts25:
+            activity = "high-frequency trading (hft = true)" if self.hft else "trading"
+            raise ValueError(
+                f"clock.max_divergence_us {self.max_divergence_us} is looser than RTS 25's "
+                f"{rts25} µs for {activity} (Annex Table 2)"
+            )
+        return self
+
+    @property
+    def limit_us(self) -> int:
+        """The maximum divergence that applies, in µs."""
+        if self.max_divergence_us is not None:
+            return self.max_divergence_us
+        return RTS25_HFT_LIMIT_US if self.hft else RTS25_LIMIT_US
+
+
 class QtinfraConfig(_Frozen):
     """Everything the gateway, the venues and the tools read, from one config directory."""
 
@@ -358,6 +399,7 @@ class QtinfraConfig(_Frozen):
     audit: AuditConfig = AuditConfig()
     reports: ReportsConfig = ReportsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    clock: ClockConfig = ClockConfig()
     instruments: tuple[InstrumentConfig, ...] = ()
     calendars: tuple[CalendarConfig, ...] = ()
     venues: tuple[VenueConfig, ...] = ()
@@ -534,6 +576,7 @@ def load_config(config_dir: Path | None = None, root: Path | None = None) -> Qti
             audit=AuditConfig(**gateway_file.get("audit", {})),  # type: ignore[arg-type]
             reports=ReportsConfig(**gateway_file.get("reports", {})),  # type: ignore[arg-type]
             privacy=PrivacyConfig(**gateway_file.get("privacy", {})),  # type: ignore[arg-type]
+            clock=ClockConfig(**gateway_file.get("clock", {})),  # type: ignore[arg-type]
             instruments=tuple(read("instruments.toml").get("instrument", [])),  # type: ignore[arg-type]
             calendars=tuple(read("calendars.toml").get("calendar", [])),  # type: ignore[arg-type]
             venues=tuple(read("venues.toml").get("venue", [])),  # type: ignore[arg-type]

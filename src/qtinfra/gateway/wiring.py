@@ -40,6 +40,7 @@ from qtinfra.fix.venue_initiator import VenueApplication
 from qtinfra.gateway import recovery
 from qtinfra.oms.manager import OrderManager
 from qtinfra.oms.sequencer import Sequencer
+from qtinfra.ops import clock
 from qtinfra.ops.http import OpsServer
 from qtinfra.ops.metrics import JOURNAL_BATCH, JOURNAL_COMMITS, RISK_REJECTS, RISK_SECONDS
 from qtinfra.reports.daily import day_dir, missed_days, run_daily
@@ -92,6 +93,9 @@ class Gateway:
         self.ops: OpsServer | None = None
         self.risk_timings: deque[int] = deque(maxlen=200_000)
         """Nanoseconds of the last check-chain evaluations (the bench reads percentiles)."""
+        self._clock_seen: tuple[str, str, bool] | None = None
+        """(source, state, within) of the last clock reading: a reading within the limit is
+        logged only when this changes."""
 
     def start(self) -> None:
         config = self.config
@@ -234,7 +238,18 @@ class Gateway:
             config.gateway.message_store == "postgresql",
         )
         self.writer.fault = recovery.fault_from_env()
+        self.record_clock()
+        if config.clock.hft:
+            coarse = sorted(engine.millisecond_sessions(client_settings))
+            if coarse:
+                # RTS 25 Annex Table 2: HFT timestamps need a granularity of 1 µs or better.
+                log.warning("clock_hft_millisecond_sessions", sessions=coarse)
         self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self.record_clock,
+            IntervalTrigger(seconds=config.clock.interval_seconds),
+            id="clock-status",
+        )
         for calendar, traded in self._calendar_symbols().items():
             days = ",".join(_CRON_DAYS[d] for d in sorted(calendar.trading_days))
             close = calendar.close
@@ -328,6 +343,32 @@ class Gateway:
                 run_daily(self.config, d, self.signing_key)
             except Exception:
                 log.exception("daily_reports_failed", day=str(d))
+
+    def record_clock(self) -> None:
+        """The clock record (MiFID II RTS 25): the clock's synchronisation as the OS reports
+        it (ops/clock.py), journaled as a clock.status row, exported to /metrics, and a
+        warning when the reading does not show the clock within [clock]'s maximum
+        divergence. At start and every [clock] interval_seconds, in the scheduler's thread
+        (the writer takes records from any thread; the next commit writes it)."""
+        settings = self.config.clock
+        status = clock.read_clock(settings.command_timeout_seconds)
+        limit = settings.limit_us
+        clock.export(status, limit, settings.hft, time.time())
+        self.writer.record(clock.JOURNAL_KIND, clock.journal_payload(status, limit, settings.hft))
+        facts = {
+            "source": status.source,
+            "state": status.state.value,
+            "offset_us": None if status.offset_us is None else str(status.offset_us),
+            "max_error_us": None if status.max_error_us is None else str(status.max_error_us),
+            "max_divergence_us": limit,
+        }
+        problems = clock.divergence_problems(status, limit)
+        seen = (status.source, status.state.value, not problems)
+        if problems:
+            log.warning("clock_divergence", problems=problems, detail=status.detail, **facts)
+        elif self._clock_seen != seen:
+            log.info("clock_status", detail=status.detail, **facts)
+        self._clock_seen = seen
 
     def _calendar_symbols(self) -> dict[TradingCalendar, frozenset[str]]:
         out: dict[TradingCalendar, set[str]] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -51,5 +51,51 @@ RISK_SECONDS = Histogram(
     "qtinfra_risk_check_seconds",
     "Time the pre-trade check chain takes per order or replace",
     buckets=(5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3),
+    registry=REGISTRY,
+)
+
+# The clock record (ops/clock.py, MiFID II RTS 25): the last reading, in seconds; NaN where
+# the source gave no value.
+CLOCK_OFFSET = Gauge(
+    "qtinfra_clock_offset_seconds",
+    "System clock minus UTC as its time source reports it (positive: ahead; NaN: unknown)",
+    registry=REGISTRY,
+)
+CLOCK_MAX_ERROR = Gauge(
+    "qtinfra_clock_max_error_seconds",
+    "The time source's bound on the clock's error (chrony: |offset| + root dispersion + "
+    "root delay / 2; kernel: adjtimex maxerror; NaN: unknown)",
+    registry=REGISTRY,
+)
+CLOCK_EST_ERROR = Gauge(
+    "qtinfra_clock_estimated_error_seconds",
+    "The time source's estimate of the clock's error (chrony: RMS offset; kernel: adjtimex "
+    "esterror; NaN: unknown)",
+    registry=REGISTRY,
+)
+CLOCK_SYNCHRONISED = Gauge(
+    "qtinfra_clock_synchronised",
+    "1 when the OS reports the clock synchronised to a time source; 0 unsynchronised or unknown",
+    registry=REGISTRY,
+)
+CLOCK_MAX_DIVERGENCE = Gauge(
+    "qtinfra_clock_max_divergence_seconds",
+    "The maximum divergence from UTC that applies ([clock]: 1 ms, 100 us with hft)",
+    registry=REGISTRY,
+)
+CLOCK_HFT = Gauge(
+    "qtinfra_clock_hft",
+    "1 when [clock] hft is set (RTS 25 Annex Table 2: high-frequency trading, 100 us)",
+    registry=REGISTRY,
+)
+CLOCK_READ_TIME = Gauge(
+    "qtinfra_clock_read_timestamp_seconds",
+    "When the clock was last read (Unix time)",
+    registry=REGISTRY,
+)
+CLOCK_SOURCE = Info(
+    "qtinfra_clock_source",
+    "Where the last clock reading came from: source (chrony, kernel adjtimex, unknown), "
+    "state (synchronised, unsynchronised, unknown), reference (chrony's)",
     registry=REGISTRY,
 )

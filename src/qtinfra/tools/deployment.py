@@ -71,6 +71,8 @@ class LocalDeployment:
     gateway: subprocess.Popen[bytes] | None = None
     gateway_settings: dict[str, str] = field(default_factory=dict)
     """Extra [gateway] lines of gateway.toml (key -> TOML value)."""
+    extra_gateway_toml: str = ""
+    """Further sections of gateway.toml ([clock] ...), after [gateway]."""
     extra_clients_toml: str = ""
     extra_sessions: str = ""
     extra_risk_toml: str = ""
@@ -126,6 +128,7 @@ class LocalDeployment:
         (self.config_dir / "gateway.toml").write_text(
             tomlkit.dumps(gateway)
             + "".join(f"{k} = {v}\n" for k, v in self.gateway_settings.items())
+            + self.extra_gateway_toml
         )
 
     # -- processes ---------------------------------------------------------------------------
