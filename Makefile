@@ -66,8 +66,12 @@ ruff-format: $(STAMPS)/deps
 typecheck: $(STAMPS)/deps
 	$(VENV)/bin/mypy
 
-pytest: install
-	QTINFRA_TEST_PG_URL='$(QTINFRA_TEST_PG_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
+pytest: install $(VENV)/bin/promtool
+	QTINFRA_TEST_PG_URL='$(QTINFRA_TEST_PG_URL)' PROMTOOL='$(VENV)/bin/promtool' $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The alert rule tests' promtool (only the binary, from Debian's prometheus package).
+$(VENV)/bin/promtool: | $(PY)
+	scripts/install-promtool.sh $@
 
 # --- set-up -------------------------------------------------------------------------
 

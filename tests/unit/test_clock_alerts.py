@@ -100,10 +100,16 @@ def test_the_promtool_tests_cover_every_rule() -> None:
 
 
 def _promtool() -> str | None:
-    return os.environ.get("PROMTOOL") or shutil.which("promtool")
+    named = os.environ.get("PROMTOOL")
+    if named:
+        return str(Path(named).resolve()) if Path(named).exists() else named
+    return shutil.which("promtool")
 
 
-@pytest.mark.skipif(_promtool() is None, reason="promtool is not installed (package prometheus)")
+@pytest.mark.skipif(
+    _promtool() is None and os.environ.get("CI") != "true",
+    reason="promtool is not installed (make test puts it in .venv/bin; package prometheus)",
+)
 def test_promtool_checks_and_unit_tests_the_rules() -> None:
     promtool = str(_promtool())
     checked = subprocess.run(
