@@ -28,6 +28,7 @@ CONFIG_FILES = (
     "instruments.toml",
     "calendars.toml",
     "accounts.toml",
+    "people.toml",
     "positions.toml",
     "risk.toml",
     "clients.toml",
