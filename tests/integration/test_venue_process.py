@@ -212,7 +212,7 @@ def connect(base: Path, port: int, qualifier: str = "") -> Client:
                 "SocketConnectHost=127.0.0.1",
                 f"SocketConnectPort={port}",
                 f"FileStorePath={store}",
-                f"DataDictionary={PROJECT_ROOT / 'fix_specs' / 'FIX44.xml'}",
+                f"DataDictionary={PROJECT_ROOT / 'fix_specs' / 'FIX44-venues.xml'}",
                 "UseDataDictionary=Y",
                 "ValidateUserDefinedFields=N",
                 "TimeStampPrecision=6",
@@ -266,6 +266,7 @@ def new_order(
     symbol: str = "AAPL",
     tif: str | None = None,
     isin: str | None = None,
+    mifid: bool = True,
 ) -> fix.Message:
     msg = fix44.NewOrderSingle()
     msg.setField(11, cl)
@@ -281,6 +282,14 @@ def new_order(
     if tif is not None:
         msg.setField(59, tif)
     transact_time(msg)
+    if mifid:
+        msg.setField(528, "A")  # the member's MiFID II order data, as the venue requires
+        for party_id, role in (("123456", "3"), ("2001", "12")):
+            party = fix44.NewOrderSingle.NoPartyIDs()
+            party.setField(448, party_id)
+            party.setField(447, "P")
+            party.setField(452, role)
+            msg.addGroup(party)
     return msg
 
 
@@ -318,6 +327,8 @@ def test_marketable_order_is_acknowledged_then_filled_in_several_trades(
         assert t[13] == "3"
         assert t.dec(12) == (D("0.30") / 10000 * last_qty * last_px).quantize(D("0.01"))
         assert re.fullmatch(r"\d{8}-\d{2}:\d{2}:\d{2}\.\d{6}", t[60])
+        assert re.fullmatch(r"CEUX[A-Z0-9]+T\d+", t[880])  # the venue's trade id (TVTIC)
+        assert t[851] == "2"  # a marketable order takes liquidity
     assert cum == D(60)
     assert len({t[17] for t in [ack, *trades]}) == len(trades) + 1
 
@@ -455,6 +466,8 @@ def test_market_data_request_for_unknown_symbol_is_rejected(venue_session: Gatew
         (lambda cl: new_order(cl, "1", "10", "190.00", symbol="TSLA"), "1", "unknown symbol"),
         (lambda cl: new_order(cl, "1", "10", "190.00", isin="US5949181045"), "1", "ISIN"),
         (lambda cl: new_order(cl, "1", "0", "190.00"), "13", "positive"),
+        # An EU venue takes no order without the member's MiFID II order data (RTS 24).
+        (lambda cl: new_order(cl, "1", "10", "190.00", mifid=False), "99", "MiFID II"),
     ],
 )
 def test_orders_an_exchange_would_refuse_are_rejected(

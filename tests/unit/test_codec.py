@@ -973,3 +973,21 @@ def test_one_event_that_cannot_be_encoded_does_not_stop_the_others() -> None:
     assert (
         len(failed) == 1 and failed[0][0] == SESSION and "ExecutionReport not sent" in failed[0][1]
     )
+
+
+def test_a_child_order_carries_the_mifid_order_data_as_a_parties_group() -> None:
+    from qtinfra.domain.events import ChildOrderSent
+
+    ev = ChildOrderSent(
+        "CBOE", "C1", "O1", "AAPL", "US0378331005", Side.BUY, OrdType.LIMIT,
+        TimeInForce.DAY, Decimal(10), Decimal("190"), NOW,
+        (Party("123", "P", 3), Party("1001", "P", 122, 24), Party("2001", "P", 12, 22)), "A",
+    )  # fmt: skip
+    raw = codec.encode_child_new(ev).toString().split("\x01")
+    at = raw.index("453=3")
+    assert raw[at + 1 : at + 12] == [
+        "448=123", "447=P", "452=3",
+        "448=1001", "447=P", "452=122", "2376=24",
+        "448=2001", "447=P", "452=12", "2376=22",
+    ]  # fmt: skip
+    assert "528=A" in raw

@@ -134,6 +134,12 @@ class ChildOrderSent:
     quantity: Decimal
     price: Decimal | None
     transact_time: datetime
+    parties: tuple[Party, ...] = ()
+    """The MiFID II order data a venue needs (RTS 24): the client's short code (PartyRole
+    3), the investment decision maker when the firm decided (122) and the executing trader
+    or algorithm (12), all as short codes (PartyIDSource P)."""
+    order_capacity: str | None = None
+    """OrderCapacity (528): A agency, P principal, R riskless principal."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 import quickfix as fix
+import quickfix44 as qf44
 
 from qtinfra.domain.commands import (
     CancelOrder,
@@ -681,7 +682,21 @@ def encode_child_new(ev: ChildOrderSent, micros: bool = True) -> fix.Message:
         add(f"44={fmt_decimal(ev.price)}")
     add(f"59={ev.time_in_force.value}")
     add(f"60={fmt_time(ev.transact_time, micros)}")
-    return _message("D", body)
+    if ev.order_capacity is not None:
+        add(f"528={ev.order_capacity}")
+    msg = _message("D", body)
+    # The Parties group goes in as a group (a message parsed without a dictionary has no
+    # groups, and would write its fields in tag order).
+    for party in ev.parties:
+        group = qf44.NewOrderSingle.NoPartyIDs()
+        group.setField(448, party.party_id)
+        if party.source is not None:
+            group.setField(447, party.source)
+        group.setField(452, str(party.role))
+        if party.qualifier is not None:
+            group.setField(2376, str(party.qualifier))
+        msg.addGroup(group)
+    return msg
 
 
 def encode_child_cancel(ev: ChildCancelSent, micros: bool = True) -> fix.Message:

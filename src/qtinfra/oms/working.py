@@ -8,11 +8,13 @@ from decimal import Decimal
 from typing import Unpack
 
 from qtinfra.domain.child_orders import ChildOrder
+from qtinfra.domain.commands import Party
 from qtinfra.domain.events import (
     ChildCancelSent,
     ChildOrderSent,
     ExecutionReport,
 )
+from qtinfra.domain.identifiers import client_short_code
 from qtinfra.domain.orders import ZERO, ChangeKind, Order
 from qtinfra.domain.values import (
     CxlRejReason,
@@ -26,6 +28,7 @@ from qtinfra.errors import VenueUnavailable
 from qtinfra.oms import reports
 from qtinfra.oms.reports import BROKER_OPTION, MARKET_OPTION, SYSTEM_FAILURE, ReportOptions
 from qtinfra.oms.state import OmsState
+from qtinfra.risk.engine import ALGORITHM, CLIENT_ID, DECISION_MAKER, EXECUTING_TRADER
 from qtinfra.routing.router import RoutingRequest, plan_routes
 
 
@@ -92,6 +95,7 @@ class ParentWorking(OmsState):
 
     def _send_children(self, order: Order, routes: list[tuple[str, Decimal]]) -> None:
         now = self.clock()
+        parties = self._venue_parties(order)
         for venue, quantity in routes:
             child = ChildOrder(
                 child_id=f"{self._prefix}C{next(self._child_seq)}",
@@ -121,8 +125,29 @@ class ParentWorking(OmsState):
                     quantity=quantity,
                     price=order.price,
                     transact_time=now,
+                    parties=parties,
+                    order_capacity=order.order_capacity,
                 )
             )
+
+    def _venue_parties(self, order: Order) -> tuple[Party, ...]:
+        """The MiFID II parties of a child order, as short codes (PartyIDSource P): the
+        client (PartyRole 3), the investment decision maker only when it is the firm's
+        person or algorithm (122; a client's own decision is not the firm's to name) and
+        the executing trader or algorithm (12)."""
+        parties = []
+        if order.account:
+            parties.append(Party(client_short_code(order.account), "P", CLIENT_ID))
+        maker = order.decision_maker
+        people = self.risk.firm_people if self.risk is not None else None
+        if maker is not None and (
+            people is None or maker.qualifier == ALGORITHM or maker.party_id in people
+        ):
+            parties.append(Party(maker.party_id, "P", DECISION_MAKER, maker.qualifier))
+        trader = order.executing_trader
+        if trader is not None:
+            parties.append(Party(trader.party_id, "P", EXECUTING_TRADER, trader.qualifier))
+        return tuple(parties)
 
     def _cancel_children(self, order: Order) -> None:
         now = self.clock()

@@ -28,6 +28,7 @@ from qtinfra.risk.exposure import ZERO, Exposure
 from qtinfra.risk.limits import AccountRecord, LimitSet, PartyDefault, RiskConfig
 
 HUNDRED = Decimal(100)
+CLIENT_ID = 3
 DECISION_MAKER = 122
 EXECUTING_TRADER = 12
 ALGORITHM = 22

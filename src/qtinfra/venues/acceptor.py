@@ -31,6 +31,7 @@ import structlog
 from qtinfra.config import QtinfraConfig, VenueConfig, load_config
 from qtinfra.domain.values import OrdType, Side, TimeInForce, utc_now
 from qtinfra.errors import QtinfraError, ValidationError
+from qtinfra.fix import wire
 from qtinfra.fix.settings import SettingsFile
 from qtinfra.fix.wire import fmt_decimal, fmt_time, ord_rej_reason
 from qtinfra.venues.book import Depth
@@ -76,6 +77,7 @@ _SECURITY_ID = 48
 _SIDE = 54
 _SYMBOL = 55
 _TEXT = 58
+_ORDER_CAPACITY = 528
 _TRD_MATCH_ID = 880
 _LAST_LIQUIDITY_IND = 851
 _TIME_IN_FORCE = 59
@@ -148,6 +150,33 @@ def _enum(kind: type[_E], text: str, name: str, tag: int) -> _E:
         ) from None
 
 
+def _check_mifid_order_data(message: fix.Message) -> None:
+    """An EU venue takes an order only with the member's MiFID II order data (RTS 24):
+    OrderCapacity (528), the client as a numeric short code (PartyRole 3, PartyIDSource P)
+    and the execution within the firm (PartyRole 12); the investment decision (122) is
+    optional (absent when the client decided). ValidationError names what is missing."""
+    roles: dict[str, tuple[str, str | None]] = {}
+    party_id: str | None = None
+    source: str | None = None
+    for tag, value in wire.split(message.toString()):
+        if tag == 448:
+            party_id, source = value, None
+        elif tag == 447:
+            source = value
+        elif tag == 452 and party_id is not None:
+            roles[value] = (party_id, source)
+    missing = []
+    if _optional(message, _ORDER_CAPACITY) not in ("A", "P", "R"):
+        missing.append("OrderCapacity (528) A, P or R")
+    client = roles.get("3")
+    if client is None or client[1] != "P" or not client[0].isdigit():
+        missing.append("the client's short code (PartyRole 3, PartyIDSource P, numeric)")
+    if "12" not in roles:
+        missing.append("the execution within the firm (PartyRole 12)")
+    if missing:
+        raise ValidationError("MiFID II order data missing: " + "; ".join(missing))
+
+
 def decode_new_order(message: fix.Message, owner: str) -> NewOrder:
     """NewOrderSingle (D) into a venue command; ValidationError says what is wrong."""
     cl_ord_id = _required(message, _CL_ORD_ID, "ClOrdID")
@@ -158,6 +187,7 @@ def decode_new_order(message: fix.Message, owner: str) -> NewOrder:
             raise ValidationError(f"SecurityIDSource (22) must be 4 (ISIN), got {source!r}")
     price = _optional(message, _PRICE)
     tif = _optional(message, _TIME_IN_FORCE)
+    _check_mifid_order_data(message)
     return NewOrder(
         owner=owner,
         cl_ord_id=cl_ord_id,
