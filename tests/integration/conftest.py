@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import URL
 
 from qtinfra.fix.buyside import BuySideClient
-from tests.integration.deployment import Deployment, deploy
+from tests.integration.deployment import DATABASES, Deployment, database_for, deploy
 
 
-def _create_database(server: URL) -> tuple[str, str]:
-    name = f"qtinfra_it_{uuid.uuid4().hex[:12]}"
-    conninfo = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name, server.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(server: URL, name: str) -> None:
-    conninfo = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=DATABASES)
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     """Three venues and the gateway, on SQLite and on PostgreSQL (one module run each)."""
     root = tmp_path_factory.mktemp(f"deploy-{request.param}")
-    if request.param == "sqlite":
-        yield from deploy(root, f"sqlite:///{root / 'qtinfra.db'}")
-        return
-    server: URL = request.getfixturevalue("pg_server_url")
-    name, url = _create_database(server)
-    try:
+    with database_for(request, root) as url:
         yield from deploy(root, url)
-    finally:
-        _drop_database(server, name)
 
 
 @pytest.fixture

@@ -17,12 +17,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
+from psycopg import sql
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
 
 from qtinfra.config import PROJECT_ROOT
 from qtinfra.fix.buyside import BuySideClient, ClientSessionConfig
@@ -53,6 +58,9 @@ class Deployment:
     """Config files to write instead of the project's (name -> content)."""
     gateway_env: dict[str, str] = field(default_factory=dict)
     """Extra environment of the next gateway start (QTINFRA_FAULT...)."""
+    start_timeout: float = 30.0
+    """Seconds the gateway may take to answer /health after it is started (QuickFIX copies
+    a session's data dictionaries for each session: many sessions start slower)."""
 
     @property
     def config_dir(self) -> Path:
@@ -141,7 +149,7 @@ class Deployment:
         log = self._log("gateway")
         env = {**self._env(), **self.gateway_env}
         self.gateway = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
-        assert wait_until(lambda: self.health() is not None, timeout=30), self.gateway_log()
+        assert wait_until(lambda: self.health() is not None, self.start_timeout), self.gateway_log()
         if wait_venues:
             assert wait_until(self.venues_ready, timeout=30), self.sessions()
 
@@ -296,3 +304,30 @@ def wait_done(client: BuySideClient, cl_ord_id: str, timeout: float = 10.0) -> l
 
 deployed = contextlib.contextmanager(deploy)
 """deploy() as a context manager: `with deployed(root, url) as d: ...`."""
+
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+"""Fixture params for a deployment on each database (see `database_for`)."""
+
+
+@contextlib.contextmanager
+def database_for(request: pytest.FixtureRequest, root: Path) -> Iterator[str]:
+    """The database URL of a fixture parametrised with DATABASES: an SQLite file under
+    root, or a fresh PostgreSQL database on the test server, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{root / 'qtinfra.db'}"
+        return
+    server: URL = request.getfixturevalue("pg_server_url")
+    name = f"qtinfra_it_{uuid.uuid4().hex[:12]}"
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
