@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import URL
 
 from qtinfra.tools.buyside import BuySideClient
-from tests.integration.deployment import Deployment, deploy
-
-
-def _create_database(server: URL) -> tuple[str, str]:
-    name = f"qtinfra_it_{uuid.uuid4().hex[:12]}"
-    conninfo = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name, server.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(server: URL, name: str) -> None:
-    conninfo = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+from tests.integration.deployment import DATABASES, Deployment, database_for, deploy
 
 
 def deploy_on(
@@ -37,21 +16,13 @@ def deploy_on(
     tmp_path_factory: pytest.TempPathFactory,
     **options: Any,
 ) -> Iterator[Deployment]:
-    """Three venues and the gateway on the database request.param names ("sqlite", or
-    "postgresql": a database of its own on the test server, dropped afterwards)."""
+    """Three venues and the gateway on the database request.param names (DATABASES)."""
     root = tmp_path_factory.mktemp(f"deploy-{request.param}")
-    if request.param == "sqlite":
-        yield from deploy(root, f"sqlite:///{root / 'qtinfra.db'}", **options)
-        return
-    server: URL = request.getfixturevalue("pg_server_url")
-    name, url = _create_database(server)
-    try:
+    with database_for(request, root) as url:
         yield from deploy(root, url, **options)
-    finally:
-        _drop_database(server, name)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=DATABASES)
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:

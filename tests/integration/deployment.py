@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
+from psycopg import sql
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
 
 from qtinfra.config import PROJECT_ROOT
 from qtinfra.tools.buyside import BuySideClient, ClientSessionConfig
@@ -125,3 +130,30 @@ def wait_done(client: BuySideClient, cl_ord_id: str, timeout: float = 10.0) -> l
 
 deployed = contextlib.contextmanager(deploy)
 """deploy() as a context manager: `with deployed(root, url) as d: ...`."""
+
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+"""Fixture params for a deployment on each database (see `database_for`)."""
+
+
+@contextlib.contextmanager
+def database_for(request: pytest.FixtureRequest, root: Path) -> Iterator[str]:
+    """The database URL of a fixture parametrised with DATABASES: an SQLite file under
+    root, or a fresh PostgreSQL database on the test server, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{root / 'qtinfra.db'}"
+        return
+    server: URL = request.getfixturevalue("pg_server_url")
+    name = f"qtinfra_it_{uuid.uuid4().hex[:12]}"
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

@@ -81,6 +81,9 @@ class LocalDeployment:
     """Config files to write instead of the source's (name -> content)."""
     gateway_env: dict[str, str] = field(default_factory=dict)
     """Extra environment of the next gateway start (QTINFRA_FAULT...)."""
+    start_timeout: float = START_TIMEOUT
+    """Seconds the gateway may take to answer /health once started (QuickFIX copies a
+    session's data dictionaries for each session: many sessions start slower)."""
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
@@ -159,9 +162,10 @@ class LocalDeployment:
         proc.send_signal(sig)
         proc.wait(10)
 
-    def start_gateway(self, wait_venues: bool = True, timeout: float = START_TIMEOUT) -> None:
+    def start_gateway(self, wait_venues: bool = True, timeout: float | None = None) -> None:
         """Start the gateway; return once its ops endpoint answers (and, with wait_venues,
         every running venue is logged on). RuntimeError, with the log's tail, if not."""
+        timeout = timeout if timeout is not None else self.start_timeout
         log = self._log("gateway")
         env = {**self._env(), **self.gateway_env}
         self.gateway = subprocess.Popen(
