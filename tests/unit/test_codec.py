@@ -137,6 +137,9 @@ def test_missing_order_qty_becomes_a_reject_with_text() -> None:
         symbol="AAPL",
         side=Side.BUY,
         quantity=None,
+        ord_type=OrdType.LIMIT,  # what the message said, echoed on the reject
+        time_in_force=TimeInForce.DAY,
+        price=Decimal("190.05"),
         ref_msg_type="D",
         ref_seq_num=12,
         reason=None,

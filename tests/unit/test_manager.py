@@ -1111,3 +1111,21 @@ def test_order_without_account_takes_the_clients_default_account() -> None:
     m.handle(new("C2", account="OWN"))
     acks = [e for e in m.take_outbox().events if isinstance(e, ExecutionReport)]
     assert [(a.cl_ord_id, a.account) for a in acks] == [("C1", "ACC9"), ("C2", "OWN")]
+
+
+def test_an_order_refused_at_decode_echoes_its_terms_and_invents_none() -> None:
+    m = make_manager()
+    m.handle(
+        RejectInput(
+            S1, "order", "HandlInst (21) 3 is not accepted", cl_ord_id="M1", symbol="AAPL",
+            side=Side.SELL, quantity=D(5), ord_type=OrdType.MARKET,
+        )
+    )  # fmt: skip
+    report = one_report(m.take_outbox())
+    assert (report.side, report.ord_type, report.order_qty) == (Side.SELL, OrdType.MARKET, D(5))
+    assert (report.time_in_force, report.price) == (None, None)  # not in the message
+    # Without a readable Side no ExecutionReport can be made: a BusinessMessageReject.
+    m.handle(RejectInput(S1, "order", "Side (54) is required", cl_ord_id="M2", reason="99"))
+    [reject] = m.take_outbox().events
+    assert isinstance(reject, BusinessRejected)
+    assert (reject.reason, reject.ref_id) == ("0", "M2") and "Side (54)" in reject.text

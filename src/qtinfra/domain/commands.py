@@ -112,6 +112,11 @@ class RejectInput:
     symbol: str | None = None
     side: Side | None = None
     quantity: Decimal | None = None
+    ord_type: OrdType | None = None
+    time_in_force: TimeInForce | None = None
+    price: Decimal | None = None
+    """What the refused message said, where it could be read (a rejected ExecutionReport
+    echoes it and invents nothing)."""
     ref_msg_type: str | None = None
     ref_seq_num: int | None = None
     reason: str | None = None

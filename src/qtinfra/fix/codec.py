@@ -480,6 +480,13 @@ def _reject_input(
         quantity = None
     if quantity is not None and not (quantity.is_finite() and abs(quantity) <= MAX_QUANTITY):
         quantity = None  # echoed in OrderQty (38) only when it is a sane number
+    price_text = _get(f, 44)
+    try:
+        price = Decimal(price_text) if price_text is not None else None
+    except InvalidOperation:
+        price = None
+    if price is not None and not (price.is_finite() and abs(price) <= MAX_PRICE):
+        price = None
     seq = f.get(34)
     return RejectInput(
         session=session,
@@ -490,6 +497,9 @@ def _reject_input(
         symbol=_get(f, 55),
         side=_SIDES.get(side_text) if side_text else None,
         quantity=quantity,
+        ord_type=_ORD_TYPES.get(_get(f, 40) or ""),
+        time_in_force=_TIFS.get(_get(f, 59) or ""),
+        price=price,
         ref_msg_type=f.get(35),
         ref_seq_num=int(seq) if seq is not None and seq.isdigit() else None,
         reason=reason,

@@ -346,7 +346,7 @@ class ClientRequests(ParentWorking):
         )
 
     def _on_reject_input(self, cmd: RejectInput) -> None:
-        if cmd.kind == "order":
+        if cmd.kind == "order" and cmd.side is not None:
             reason = OrdRejReason(cmd.reason) if cmd.reason else OrdRejReason.OTHER
             self._reject_new(cmd, reason, cmd.text)
         elif cmd.kind in ("cancel", "replace"):
@@ -373,12 +373,16 @@ class ClientRequests(ParentWorking):
                 )
             )
         else:
+            # "business", or an order without a readable Side: an ExecutionReport cannot
+            # go without one, and inventing a side would mislead the client.
             self.outbox.events.append(
                 BusinessRejected(
                     session=cmd.session,
                     ref_msg_type=cmd.ref_msg_type or "",
-                    reason=cmd.reason or "0",
-                    text=cmd.text,
+                    reason=(cmd.reason or "0") if cmd.kind == "business" else "0",
+                    text=cmd.text
+                    if cmd.kind == "business"
+                    else f"{cmd.text} (Side (54) unreadable)",
                     ref_seq_num=cmd.ref_seq_num,
                     ref_id=cmd.cl_ord_id,
                 )

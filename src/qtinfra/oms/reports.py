@@ -18,9 +18,6 @@ from qtinfra.domain.values import (
     Instrument,
     OrdRejReason,
     OrdStatus,
-    OrdType,
-    Side,
-    TimeInForce,
 )
 
 NONE_ID = "NONE"
@@ -123,8 +120,12 @@ def rejected_new_order(
     instrument: Instrument | None,
     account: str | None,
 ) -> ExecutionReport:
-    """A rejected ExecutionReport for an order that was never booked (OrderID NONE)."""
+    """A rejected ExecutionReport for an order that was never booked (OrderID NONE). It
+    echoes what the request said and invents nothing: a term the refused message did not
+    carry readably is left out. The caller sees to it that the request has a Side (an
+    ExecutionReport cannot go without one)."""
     new = isinstance(cmd, NewOrder)
+    assert cmd.side is not None
     return ExecutionReport(
         session=cmd.session,
         order_id=NONE_ID,
@@ -135,11 +136,11 @@ def rejected_new_order(
         ord_status=OrdStatus.REJECTED,
         symbol=(instrument.symbol if instrument else cmd.symbol) or "NA",
         isin=instrument.isin if instrument else None,
-        side=cmd.side or Side.BUY,
-        ord_type=cmd.ord_type if isinstance(cmd, NewOrder) else OrdType.LIMIT,
-        time_in_force=cmd.time_in_force if isinstance(cmd, NewOrder) else TimeInForce.DAY,
-        order_qty=cmd.quantity if cmd.quantity is not None else ZERO,
-        price=cmd.price if isinstance(cmd, NewOrder) else None,
+        side=cmd.side,
+        ord_type=cmd.ord_type,
+        time_in_force=cmd.time_in_force,
+        order_qty=cmd.quantity,
+        price=cmd.price,
         cum_qty=ZERO,
         leaves_qty=ZERO,
         avg_px=ZERO,
