@@ -1,5 +1,6 @@
-"""The daily report run: after the close, the day's RTS 22 transaction report and RTS 24
-order records go to <reports.out_dir>/<YYYY-MM-DD>/ with a manifest (file names, SHA-256,
+"""The daily report run: after the close, the day's RTS 22 transaction report, RTS 24
+order records and short-code mapping file (reports/short_codes.py) go to
+<reports.out_dir>/<YYYY-MM-DD>/ with a manifest (file names, SHA-256,
 row counts) signed with the audit key (Ed25519, the same key as the journal checkpoints).
 
 The gateway's scheduler runs it every day at `reports.daily_utc`; a run missed because the
@@ -22,6 +23,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from qtinfra.config import QtinfraConfig
+from qtinfra.reports.short_codes import run_short_codes
 from qtinfra.store.audit import key_id
 
 log = structlog.get_logger(__name__)
@@ -115,6 +117,7 @@ def run_daily(
     status = {
         "rts22": (rts22 or _rts22)(config, day, folder),
         "rts24": (rts24 or _rts24)(config, day, folder),
+        "short_codes": run_short_codes(config, folder / f"shortcodes-{day.isoformat()}.csv"),
     }
     # RTS 22 filed with some transactions held back (exit 2) is a filed day: the manifest
     # covers the file; the held ones are reported by the next run once fixed (the daily
