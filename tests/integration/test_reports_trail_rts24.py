@@ -256,6 +256,7 @@ def records_of(session: Session) -> list[dict[str, Any]]:
             session.end,
             reveal_config(session.config).account_map(),
             session.config.firm.lei,
+            venue_mics={v.name: v.mic for v in session.config.venues},
         )
     finally:
         engine.dispose()
@@ -270,11 +271,21 @@ def test_rts24_records_match_each_orders_events_one_to_one(session: Session) -> 
             for e in trail.entries
             if e.kind == "ExecutionReport" and e.event and e.event["exec_type"] in RECORDED
         ]
-        assert [r["sequence_number"] for r in records if r["order_id"] == order_id] == recorded
-    codes = [r["event_type"] for r in records if r["order_id"] == session.replaced_id]
+        own = [r for r in records if r["order_id"] == order_id and r["child_order_id"] is None]
+        assert [r["sequence_number"] for r in own] == recorded
+        sent = [r for r in records if r["order_id"] == order_id and r["child_order_id"]]
+        assert sent, order_id
+        assert {r["segment_mic"] for r in sent} <= {"CEUX", "TRQX", "AQXE"}, sent
+    codes = [
+        r["event_type"]
+        for r in records
+        if r["order_id"] == session.replaced_id and r["child_order_id"] is None
+    ]
     assert codes[:2] == ["NEWO", "REME"] and codes[-1] == "CAME"
     assert set(codes[2:-1]) == {"PARF"}
-    filled = [r for r in records if r["order_id"] == session.filled_id]
+    filled = [
+        r for r in records if r["order_id"] == session.filled_id and r["child_order_id"] is None
+    ]
     assert filled[0]["event_type"] == "NEWO" and filled[-1]["event_type"] == "FILL"
     assert all(r["trading_venue_transaction_id"] for r in filled[1:])
     assert {r["segment_mic"] for r in filled[1:]} <= {"CEUX", "TRQX", "AQXE"}

@@ -33,6 +33,7 @@ from tests.unit.test_trail import (
     ACC2_NATIONAL_ID,
     ACCOUNTS,
     FIRM_LEI,
+    MICS,
     T0,
     UTC_MICROS,
     Day,
@@ -52,11 +53,17 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
 
 @pytest.fixture(scope="module")
 def records(day: Day) -> list[dict[str, Any]]:
-    return order_records(day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI)
+    return order_records(day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI, venue_mics=MICS)
 
 
 def of(records: list[dict[str, Any]], order_id: str) -> list[dict[str, Any]]:
-    return [r for r in records if r["order_id"] == order_id]
+    """The client order's own events (not its transmissions to venues)."""
+    return [r for r in records if r["order_id"] == order_id and r["child_order_id"] is None]
+
+
+def sent_of(records: list[dict[str, Any]], order_id: str) -> list[dict[str, Any]]:
+    """The client order's transmissions: its child orders sent to venues."""
+    return [r for r in records if r["order_id"] == order_id and r["child_order_id"]]
 
 
 def test_one_record_per_order_event_in_journal_order(
@@ -69,7 +76,35 @@ def test_one_record_per_order_event_in_journal_order(
             .order_by(JournalRow.seq)
         ).all()
     recorded = [seq for seq, payload in rows if orjson.loads(payload)["exec_type"] in RECORDED]
-    assert [r["sequence_number"] for r in records] == recorded
+    own = [r["sequence_number"] for r in records if r["child_order_id"] is None]
+    assert own == recorded
+    assert [r["sequence_number"] for r in records] == sorted(r["sequence_number"] for r in records)
+
+
+def test_every_child_order_sent_is_a_transmission_record_linked_to_its_client_order(
+    day: Day, records: list[dict[str, Any]]
+) -> None:
+    with day.desk.engine.connect() as conn:
+        rows = conn.execute(
+            select(JournalRow.seq, JournalRow.payload)
+            .where(JournalRow.kind == "ChildOrderSent")
+            .order_by(JournalRow.seq)
+        ).all()
+    children = {seq: orjson.loads(payload) for seq, payload in rows}
+    transmissions = [r for r in records if r["child_order_id"]]
+    assert [r["sequence_number"] for r in transmissions] == list(children)
+    for r in transmissions:
+        child = children[r["sequence_number"]]
+        assert (r["child_order_id"], r["order_id"], r["event_type"]) == (
+            child["child_id"],
+            child["order_id"],
+            "NEWO",
+        )
+        assert r["date_time"] == child["transact_time"].replace("+00:00", "Z")
+        assert r["initial_quantity"] == child["quantity"]
+        assert r["segment_mic"] == MICS[child["venue"]]
+    c1 = day.order_ids["C1"]
+    assert sent_of(records, c1) and all(r["account"] == "ACC1" for r in sent_of(records, c1))
 
 
 def test_event_codes_follow_each_orders_life(day: Day, records: list[dict[str, Any]]) -> None:
@@ -193,8 +228,8 @@ def test_the_window_is_half_open_on_transact_time(day: Day, records: list[dict[s
     c1 = of(records, day.order_ids["C1"])
     cut = c1[2]["date_time"]  # its fill, after the New and the Replaced
     at = parse_utc(cut)
-    before = order_records(day.desk.engine, T0, at, ACCOUNTS, FIRM_LEI)
-    after = order_records(day.desk.engine, at, DAY_END, ACCOUNTS, FIRM_LEI)
+    before = order_records(day.desk.engine, T0, at, ACCOUNTS, FIRM_LEI, venue_mics=MICS)
+    after = order_records(day.desk.engine, at, DAY_END, ACCOUNTS, FIRM_LEI, venue_mics=MICS)
     assert before + after == records
     assert after[0]["date_time"] == cut
     # A later record still knows the order's data from before the window.
@@ -269,7 +304,9 @@ def test_run_rts24_refuses_bad_arguments(day: Day, capsys: pytest.CaptureFixture
 
 
 def test_an_empty_window_is_just_the_header(day: Day) -> None:
-    empty = order_records(day.desk.engine, T0 - timedelta(days=1), T0, ACCOUNTS, FIRM_LEI)
+    empty = order_records(
+        day.desk.engine, T0 - timedelta(days=1), T0, ACCOUNTS, FIRM_LEI, venue_mics=MICS
+    )
     assert empty == [] and render(empty, "csv") == ",".join(FIELDNAMES) + "\r\n"
     assert render(empty, "json").strip() == "[]"
 
@@ -313,4 +350,4 @@ def test_an_event_that_cannot_be_recorded_is_held_back_and_the_others_are_kept(
     assert len(held) == 1 and "field larger than field limit" in held[0]
     with pytest.raises(ValueError):  # without a list to hold them in, it is an error
         calls["n"] = 0
-        order_records(day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI)
+        order_records(day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI, venue_mics=MICS)

@@ -47,9 +47,13 @@ Choices.
   is read from the NewOrderSingle the client sent (Parties, OrderCapacity,
   ExDestination), and what the message lacks from the Account's defaults, as the
   gateway's own check applies them.
-* Trading venue transaction identification code (field 48): the venue's ExecID (17) of
-  the fill, found by pairing the client fill with the venue's Trade report about one of
-  the order's child orders (the simulated venues send no TrdMatchID).
+* Trading venue transaction identification code (field 48): the venue's TrdMatchID (880)
+  journaled with the client fill (venue_trade_id); for a journal from before that field,
+  the venue's ExecID (17) found by pairing the client fill with the venue's Trade report.
+* Transmissions: every child order sent to a venue in the window is a record of its own
+  (NEWO, child_order_id = the child's ClOrdID, segment MIC = the venue's, date and time =
+  when it was sent), linked to the client order by its OrderID (field 20): the firm's
+  record of when and where it passed the order on (Art. 74 of Regulation 2017/565).
 * CSV: RFC 4180 (header row, comma, CRLF, quotes where needed), UTF-8 with a byte order
   mark in files, because Excel reads a CSV without one in the local code page and garbles
   any non-ASCII name; on stdout without it, for pipes. Decimals are the journal's exact
@@ -159,6 +163,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("order_id", 20, "Order identification code",
            "OrderID (37); blank for an order rejected before booking"),
     Column("client_order_id", None, "ClOrdID", "ClOrdID (11) of the event"),
+    Column("child_order_id", None, "Child order", "a transmission to a venue: the child "
+           "order's ClOrdID there (its segment MIC in field 16, its time in field 9)"),
     Column("orig_client_order_id", None, "OrigClOrdID", "OrigClOrdID (41) of the event"),
     Column("exec_id", None, "ExecID", "ExecID (17) of the client's ExecutionReport"),
     Column("event_type", 21, "New order, order modification, order cancellation, order "
@@ -212,6 +218,8 @@ class _OrderData:
     ex_destination: str | None = None
     known: bool = False
     cancel_requests: set[str] = field(default_factory=set)
+    account: str | None = None
+    currency: str | None = None
 
     def take(self, event: dict[str, Any]) -> None:
         if self.received is None:
@@ -225,6 +233,8 @@ class _OrderData:
             self.capacity = event.get("order_capacity")
             self.ex_destination = event.get("ex_destination")
             self.known = True
+        self.account = event.get("account") or self.account
+        self.currency = event.get("currency") or self.currency
 
 
 def _party_id(value: object) -> str | None:
@@ -339,6 +349,7 @@ def _record(
         "date_of_receipt": received.date().isoformat(),
         "order_id": None if order_id in (None, NONE_ID) else order_id,
         "client_order_id": event.get("cl_ord_id"),
+        "child_order_id": None,
         "orig_client_order_id": event.get("orig_cl_ord_id"),
         "exec_id": event.get("exec_id"),
         "event_type": event_type(event, data),
@@ -364,6 +375,65 @@ def _record(
     }
 
 
+def _child_record(
+    entry: JournalEntry,
+    event: dict[str, Any],
+    parent: _OrderData,
+    accounts: Mapping[str, AccountRecord],
+    firm_lei: str,
+    mics: Mapping[str, str],
+) -> Record:
+    """A child order sent to a venue: the firm's transmission of its client's order (NEWO
+    at the venue's segment), linked by OrderID to the client order."""
+    account = accounts.get(parent.account or "")
+    side = event.get("side")
+    flags = account is not None and account.flags_short_sales
+    ord_type = event.get("ord_type")
+    sent_at = parse_utc(event["transact_time"])
+    return {
+        "sequence_number": entry.seq,
+        "submitting_entity_id": firm_lei,
+        "dea": "false",
+        "client_id": client_identification(account),
+        "account": parent.account,
+        "investment_decision_within_firm": parent.decision_maker,
+        "execution_within_firm": parent.executing_trader,
+        "trading_capacity": TRADING_CAPACITY.get(parent.capacity or ""),
+        "liquidity_provision": "false",
+        "date_time": utc_iso(sent_at),
+        "validity_period": VALIDITY.get(event.get("time_in_force") or ""),
+        "order_restriction": None,
+        "segment_mic": mics.get(str(event.get("venue"))),
+        "instrument_id": event.get("isin"),
+        "date_of_receipt": (parent.received or parse_utc(event["transact_time"]))
+        .date()
+        .isoformat(),
+        "order_id": event.get("order_id"),
+        "client_order_id": None,
+        "child_order_id": event.get("child_id"),
+        "orig_client_order_id": None,
+        "exec_id": None,
+        "event_type": "NEWO",
+        "order_type": ORDER_TYPE.get(ord_type or ""),
+        "order_type_classification": CLASSIFICATION.get(ord_type or ""),
+        "limit_price": event.get("price") if ord_type == "2" else None,
+        "transaction_price": None,
+        "price_currency": parent.currency,
+        "price_notation": "MONE",
+        "buy_sell": BUY_SELL.get(side or ""),
+        "quantity_notation": "UNIT",
+        "initial_quantity": event.get("quantity"),
+        "remaining_quantity": event.get("quantity"),
+        "traded_quantity": None,
+        "executed_quantity": "0",
+        "trading_venue_transaction_id": None,
+        "short_selling_indicator": short_selling_indicator(side or "", "", flags)
+        if side in ("2", "5", "6")
+        else None,
+        "text": None,
+    }
+
+
 def order_records(
     engine: Engine,
     start: datetime,
@@ -371,22 +441,33 @@ def order_records(
     accounts: Mapping[str, AccountRecord],
     firm_lei: str,
     held: list[str] | None = None,
+    venue_mics: Mapping[str, str] | None = None,
 ) -> list[Record]:
     """Every order event with TransactTime in [start, end) as an RTS 24 record, in journal
-    order. Reads the window's ExecutionReports (journal ts index), the history of the
-    orders they belong to (order_id index), the venues' fills in the window and the
-    NewOrderSingles of orders rejected before booking."""
+    order, and every transmission of a child order to a venue in the window (venue_mics:
+    venue name -> MIC, its segment). Reads the window's ExecutionReports and child orders
+    (journal ts index), the history of the orders they belong to (order_id index), the
+    venues' fills in the window and the NewOrderSingles of orders rejected before
+    booking."""
+    mics = dict(venue_mics or {})
+    sent: set[int] = set()
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware (UTC)")
     with engine.connect() as conn:
         window: dict[int, tuple[JournalEntry, dict[str, Any]]] = {}
+        transmitted: set[str] = set()
         for e in read_journal(
             conn,
-            kind_in("ExecutionReport"),
+            kind_in("ExecutionReport", "ChildOrderSent"),
             JournalRow.ts >= start,
             JournalRow.ts < end + COMMIT_LAG,
         ):
             ev = orjson.loads(e.payload)
+            if e.kind == "ChildOrderSent":
+                if start <= parse_utc(ev["transact_time"]) < end:
+                    sent.add(e.seq)
+                    transmitted.add(str(ev["order_id"]))
+                continue
             if ev.get("exec_type") == "8" and ev.get("ord_status") != "8":
                 # A duplicate ClOrdID refused with the existing order's status (FIX 4.4 Vol 4
                 # F.1.b): the existing order is unchanged; the refused request is recorded
@@ -394,7 +475,7 @@ def order_records(
                 ev = {**ev, "order_id": NONE_ID, "ord_status": "8", "duplicate": True}
             if ev.get("exec_type") in RECORDED and start <= parse_utc(ev["transact_time"]) < end:
                 window[e.seq] = (e, ev)
-        order_ids = {ev["order_id"] for _, ev in window.values()} - {NONE_ID}
+        order_ids = ({ev["order_id"] for _, ev in window.values()} | transmitted) - {NONE_ID}
         history = [
             (e, orjson.loads(e.payload))
             for e in events_of_orders(
@@ -413,6 +494,10 @@ def order_records(
     records: list[Record] = []
     orders: dict[str, _OrderData] = {}
     for e, ev in heapq.merge(history, sorted(unbooked, key=lambda x: x[0].seq), key=_seq):
+        if e.kind == "ChildOrderSent" and e.seq in sent:
+            parent = orders.get(str(ev["order_id"]), _OrderData())
+            records.append(_child_record(e, ev, parent, accounts, firm_lei, mics))
+            continue
         if e.kind != "ExecutionReport":
             continue
         if ev["order_id"] == NONE_ID:
@@ -572,7 +657,8 @@ def run_rts24(
     engine = make_engine(config.database_url)
     try:
         held: list[str] = []
-        records = order_records(engine, start, end, accounts, config.firm.lei, held)
+        mics = {v.name: v.mic for v in config.venues}
+        records = order_records(engine, start, end, accounts, config.firm.lei, held, mics)
     except SQLAlchemyError as exc:
         url = make_url(config.database_url).render_as_string(hide_password=True)
         print(f"qtinfra: cannot read the journal at {url}: {exc}", file=sys.stderr)
