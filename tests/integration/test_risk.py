@@ -126,7 +126,7 @@ account = "ACC3"
 name = "No Defaults"
 kind = "natural"
 country = "GB"
-national_id = "GBQQ654321C"
+national_id = "GBJE654321C"
 """
 
 EXTRA_INSTRUMENTS = """
@@ -695,8 +695,15 @@ def test_mifid_order_data_missing_then_from_parties_and_order_capacity_in_the_me
     no_capacity = desk3.order_with_parties("AAPL", "1", 10, "185", parties=[decision, executing])
     msg = desk3.rejected(no_capacity)
     assert "trading capacity missing: send OrderCapacity (528)" in msg[58] and msg[103] == "99"
-    cl = desk3.order_with_parties(
+    # Dealing on own account, the firm decides: DM-7 is not one of its people (people.toml).
+    not_ours = desk3.order_with_parties(
         "AAPL", "1", 10, "185", parties=[decision, executing], order_capacity="P"
+    )
+    msg = desk3.rejected(not_ours)
+    assert "the firm deals on own account (OrderCapacity P)" in msg[58] and "DM-7" in msg[58]
+    firm_person = ("1001", "P", 122, 24)
+    cl = desk3.order_with_parties(
+        "AAPL", "1", 10, "185", parties=[firm_person, executing], order_capacity="P"
     )
     ack = desk3.answer(cl)
     assert (ack[150], ack[39], ack[1]) == ("0", "0", "ACC3"), ack
@@ -706,7 +713,7 @@ def test_mifid_order_data_missing_then_from_parties_and_order_capacity_in_the_me
         "executing_trader_qualifier, order_capacity FROM orders WHERE order_id = :o",
         o=ack[37],
     )
-    assert rows == [("DM-7", 24, "ALGO-9", 22, "P")]
+    assert rows == [("1001", 24, "ALGO-9", 22, "P")]
     desk3.cancel_done(cl)
 
 
