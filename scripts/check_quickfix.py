@@ -127,10 +127,12 @@ def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:
         "BeginString=FIX.4.4\nSenderCompID=QFCHECK\nTargetCompID=QFCHECK2\n"
     )
     settings = fix.SessionSettings(str(cfg))
-    acceptor = fix.SocketAcceptor(app, fix.MemoryStoreFactory(), settings)
+    events: list[str] = []
+    logs = _event_log_factory(fix, events)
+    acceptor = fix.SocketAcceptor(app, fix.MemoryStoreFactory(), settings, logs)
     acceptor.start()
     try:
-        stranger = _exchange(port, "NOBODY", "")
+        stranger = _exchange(port, "NOBODY", "", prefix=b"JUNK\x01")
         invalid = _exchange(port, "QFCHECK2", "554=a\x01554=b\x01")
         flood_closed_in = _flood(port)
     except OSError as exc:
@@ -143,7 +145,44 @@ def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:
         return "logon-refusal patch missing: an invalid Logon got no Logout saying why"
     if flood_closed_in is None or flood_closed_in > 3:
         return "logon-refusal patch missing: 128 KiB without a Logon did not close the connection"
+    if not any(e.startswith("Discarded 5 bytes") and e.endswith(": JUNK\x01") for e in events):
+        return "logon-refusal patch missing: bytes that are no FIX message were not logged"
     return None
+
+
+def _event_log_factory(fix: Any, events: list[str]) -> Any:
+    """A LogFactory whose logs append every event to `events`."""
+
+    class _Log(fix.Log):  # type: ignore[misc,name-defined]
+        def clear(self):
+            pass
+
+        def backup(self):
+            pass
+
+        def onIncoming(self, text):
+            pass
+
+        def onOutgoing(self, text):
+            pass
+
+        def onEvent(self, text):
+            events.append(text)
+
+    class _Factory(fix.LogFactory):  # type: ignore[misc,name-defined]
+        def __init__(self):
+            super().__init__()
+            self.logs = []
+
+        def create(self, *args):
+            log = _Log()
+            self.logs.append(log)  # alive as long as the factory
+            return log.__disown__()
+
+        def destroy(self, log):
+            pass
+
+    return _Factory()
 
 
 def _flood(port: int) -> float | None:
@@ -162,9 +201,9 @@ def _flood(port: int) -> float | None:
     return None
 
 
-def _exchange(port: int, sender: str, extra: str) -> bytes:
-    """Send one Logon from `sender` and return what comes back before the connection
-    closes (or 5 s pass)."""
+def _exchange(port: int, sender: str, extra: str, prefix: bytes = b"") -> bytes:
+    """Send `prefix`, then one Logon from `sender`, and return what comes back before the
+    connection closes (or 5 s pass)."""
     body = (
         f"35=A\x0149={sender}\x0156=QFCHECK\x0134=1\x0152={_now()}\x0198=0\x01108=30\x01"
         + extra
@@ -173,7 +212,7 @@ def _exchange(port: int, sender: str, extra: str) -> bytes:
     text += f"10={sum(text.encode()) % 256:03d}\x01"
     received = b""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(text.encode())
+        conn.sendall(prefix + text.encode())
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             try:

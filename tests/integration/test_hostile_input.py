@@ -7,13 +7,16 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from qtinfra.store.journal_text import wire_bytes
+from qtinfra.tools.deployment import wait_until
 from tests.integration.deployment import Deployment
 from tests.integration.rawfix import RawFixClient, timestamp
 
@@ -175,6 +178,80 @@ def test_garbled_frame_with_a_byte_that_is_not_utf8_is_ignored_and_journaled(
     assert alive(deployment)
 
 
+# -- every byte received is journaled, frames QuickFIX could not parse included -------------
+
+
+def discarded(deployment: Deployment, needle: bytes) -> list[bytes]:
+    """The journaled "Discarded N bytes" events holding needle."""
+    found = wait_journaled(deployment, needle)
+    return [b for b in found if b.startswith(b"Discarded ")]
+
+
+def test_bytes_between_messages_that_are_no_message_are_journaled_before_the_next(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    raw.sock.sendall(b"NOT-FIX\xff\x01")
+    time.sleep(0.2)  # read on their own, held until the next message
+    raw.send("1", [(112, "AFTER-JUNK")])
+    assert raw.expect("0")[112] == "AFTER-JUNK"
+    assert discarded(
+        deployment, b"Discarded 9 bytes that are not part of a FIX message: NOT-FIX\xff\x01"
+    )
+    # In the journal in the order they came: the junk, then the message behind it.
+    rows = sorted(
+        deployment.journal("fix.in") + deployment.journal("fix.event"), key=lambda r: r.seq
+    )
+    order_seen = [
+        "junk" if wire_bytes(r.payload).endswith(b": NOT-FIX\xff\x01") else "after"
+        for r in rows
+        if b"NOT-FIX" in wire_bytes(r.payload) or b"112=AFTER-JUNK" in wire_bytes(r.payload)
+    ]
+    assert order_seen == ["junk", "after"], order_seen
+
+
+def test_a_frame_whose_body_length_is_unreadable_is_journaled_and_the_next_one_is_read(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    good = raw.frame("1", [(112, "BEHIND-BAD")])
+    bad = good.replace(b"\x019=", b"\x019=x", 1).replace(b"BEHIND-BAD", b"BAD-LENGTH")
+    raw.sock.sendall(bad + good)  # one read: the good frame right behind the bad one
+    raw.seq += 1
+    assert raw.expect("0")[112] == "BEHIND-BAD"
+    assert discarded(deployment, bad)
+
+
+def test_a_frame_whose_body_length_is_wrong_is_journaled_as_received(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    frame = raw.frame("1", [(112, "SHORT-LENGTH")])
+    head, _, rest = frame.partition(b"\x019=")
+    length, _, body = rest.partition(b"\x01")
+    bad = head + b"\x019=" + str(int(length) - 5).encode() + b"\x01" + body
+    raw.sock.sendall(bad)
+    raw.send("1", [(112, "AFTER-SHORT")], seq=raw.seq)
+    raw.seq += 1
+    assert raw.expect("0")[112] == "AFTER-SHORT"  # the garbled one was ignored
+    assert wait_journaled(deployment, bad)
+
+
+def test_what_a_stranger_sends_before_closing_is_journaled_and_bounded(
+    deployment: Deployment,
+) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", deployment.client_port), timeout=10) as conn:
+        conn.sendall(b"JUNK" * 1000)
+        time.sleep(0.3)
+    rows = discarded(deployment, b"Discarded 4000 bytes that are not part of a FIX message")
+    assert rows, "the stranger's bytes were not journaled"
+    assert b"(1024 shown): " + b"JUNK" * 256 in rows[0]
+    assert not rows[0].endswith(b"JUNK" * 257)  # a stranger cannot grow the journal
+    assert alive(deployment)
+
+
 def test_fix50sp2_order_with_a_byte_that_is_not_utf8_gets_a_session_reject(
     raw2: RawFixClient, deployment: Deployment
 ) -> None:
@@ -292,6 +369,9 @@ def test_malformed_operator_bodies_get_400(deployment: Deployment, body: bytes) 
         ([(99, "180")], "StopPx (99)", "11"),
         ([(21, "3")], "HandlInst (21) 3", "11"),
         ([(63, "0")], "SettlType (63)", "11"),
+        ([(167, "OPT")], "SecurityType (167)", "11"),
+        ([(152, "10000")], "CashOrderQty (152)", "11"),
+        ([(847, "1")], "TargetStrategy (847)", "11"),
     ],
 )
 def test_an_instruction_the_gateway_does_not_carry_out_is_refused_naming_it(
@@ -347,6 +427,75 @@ def test_idle_and_partial_requests_to_the_ops_endpoint_are_closed_and_hold_nothi
     finally:
         for conn in [*idle, partial]:
             conn.close()
+    assert alive(deployment)
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads line")
+
+
+def test_hundreds_of_idle_and_partial_connections_hold_a_bounded_number_of_threads(
+    deployment: Deployment,
+) -> None:
+    import socket
+
+    assert deployment.gateway is not None
+    before = _threads(deployment.gateway.pid)
+    partial_post = (
+        b"POST /risk/state HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+        b'Content-Type: application/json\r\n\r\n{"scope":'
+    )
+    conns = []
+    try:
+        for i in range(600):
+            conn = socket.create_connection(("127.0.0.1", deployment.http_port), timeout=15)
+            if i % 2:
+                conn.sendall(partial_post)
+            conns.append(conn)
+        time.sleep(0.5)
+        # One thread per connection served, at most 64 of them (ops/http.py): the rest are
+        # closed at once; none of it touches the FIX sessions.
+        assert _threads(deployment.gateway.pid) <= before + 64 + 2
+        raw = RawFixClient(deployment.client_port)
+        try:
+            raw.logon()
+            raw.send("1", [(112, "OPS-FLOOD")])
+            assert raw.expect("0")[112] == "OPS-FLOOD"
+        finally:
+            raw.close()
+        start = time.monotonic()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                while conn.recv(4096):
+                    pass
+        assert time.monotonic() - start < 12  # every held connection closed by its timeout
+    finally:
+        for conn in conns:
+            conn.close()
+    assert wait_until(lambda: deployment.health() is not None, 10)
+    assert alive(deployment)
+
+
+@pytest.mark.parametrize("length", ["-1", "99999999999", "abc", "1e3"])
+def test_a_content_length_out_of_bounds_gets_400_at_once(
+    deployment: Deployment, length: str
+) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", deployment.http_port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /risk/state HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + (deployment.var_dir / "run" / "ops.token").read_bytes().strip()
+            + b"\r\nContent-Length: "
+            + length.encode()
+            + b"\r\n\r\n{}"
+        )
+        conn.settimeout(3)  # answered at once, not after the request timeout (5 s)
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400"), answer
     assert alive(deployment)
 
 

@@ -198,6 +198,36 @@ def test_non_numeric_quantity_is_rejected(text: str, why: str) -> None:
     assert cmd.quantity is None or not cmd.quantity.is_finite()
 
 
+@pytest.mark.parametrize(
+    ("tag", "value", "named"),
+    [
+        (167, "OPT", "SecurityType (167)"),  # an option, not the stock
+        (152, "10000", "CashOrderQty (152)"),  # an amount, not a quantity
+        (423, "1", "PriceType (423)"),  # a percentage, not a price
+        (847, "1", "TargetStrategy (847)"),
+        (210, "10", "MaxShow (210)"),
+        (65, "WI", "SymbolSfx (65)"),
+        (18, "G", "ExecInst (18)"),
+        (110, "500", "MinQty (110)"),
+    ],
+)
+def test_a_field_the_gateway_does_not_carry_out_refuses_the_order_naming_it(
+    tag: int, value: str, named: str
+) -> None:
+    cmd = codec.decode_new_order(new_order(**{f"t{tag}": value}), SESSION)
+    assert isinstance(cmd, RejectInput), cmd
+    assert cmd.reason == "11" and cmd.text.startswith(named), cmd.text
+    replace = message("G", {**NEW_ORDER, 11: "C9", 41: "C1", tag: value})
+    refused = codec.decode_replace(replace, SESSION)
+    assert isinstance(refused, RejectInput) and refused.text.startswith(named)
+
+
+def test_fields_that_change_nothing_asked_are_accepted() -> None:
+    msg = new_order(t58="note", t526="MY-REF", t376="COMP-1", t107="Apple Inc.")
+    msg.getHeader().setField(50, "DESK1")  # SenderSubID
+    assert isinstance(codec.decode_new_order(msg, SESSION), NewOrder)
+
+
 def test_cancel_request_decodes() -> None:
     msg = message("F", {11: "C2", 41: "C1", 37: "QT1", 55: "AAPL", 54: "2"})
     assert codec.decode_cancel(msg, SESSION) == CancelOrder(

@@ -9,6 +9,7 @@ FIX 5.0SP2 sessions alike (the session fills in BeginString and the header).
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TypeVar
@@ -16,6 +17,7 @@ from typing import TypeVar
 import quickfix as fix
 import quickfix44 as qf44
 
+from qtinfra.config import PROJECT_ROOT
 from qtinfra.domain.commands import (
     CancelOrder,
     Command,
@@ -83,30 +85,60 @@ MAX_PRICE = Decimal("1000000000")
 MAX_DECIMALS = 18  # with 10 integer digits: within Decimal's 28 significant digits
 
 
-# Order instructions the gateway does not carry out. An order that carries one is refused
-# (OrdRejReason 11, unsupported order characteristic) with a Text naming it, never accepted
-# and silently worked otherwise (rules of engagement, "Instructions").
-_REFUSED_INSTRUCTIONS: dict[int, str] = {
-    18: "ExecInst",
-    99: "StopPx",
-    110: "MinQty",
-    111: "MaxFloor",
-    126: "ExpireTime",
-    432: "ExpireDate",
-    63: "SettlType",
-    64: "SettlDate",
-    115: "OnBehalfOfCompID",
-    128: "DeliverToCompID",
-}
+# What a NewOrderSingle (D) or an OrderCancelReplaceRequest (G) may carry (rules of
+# engagement, "Instructions: honoured, refused, ignored"): the standard header and trailer,
+# the fields the gateway carries out, and fields that change nothing the client asks for.
+# Any other tag the dictionary allows there (it defines some 230: ExecInst, MinQty, StopPx,
+# SecurityType, CashOrderQty, TargetStrategy...) is refused, OrdRejReason 11 (unsupported
+# order characteristic) with a Text naming it, never accepted and worked otherwise.
+_HEADER_TAGS = frozenset(
+    {
+        8, 9, 35, 49, 56, 34, 52, 43, 97, 122,  # the session's own
+        50, 57, 142, 143,  # SenderSubID, TargetSubID, Sender/TargetLocationID: journaled
+        369, 627, 628, 629, 630,  # LastMsgSeqNumProcessed, hops
+        1128, 1129, 1156,  # ApplVerID, CstmApplVerID, ApplExtID (FIXT.1.1)
+        347, 90, 91, 212, 213,  # MessageEncoding, SecureData, XmlData
+        10, 93, 89,  # CheckSum, SignatureLength, Signature
+    }
+)  # fmt: skip
+_PARTY_GROUP_TAGS = frozenset({453, 448, 447, 452, 2376})
+_HONOURED_ORDER_TAGS = frozenset(
+    {11, 1, 55, 48, 22, 54, 38, 40, 44, 59, 15, 21, 528, 100} | _PARTY_GROUP_TAGS
+)
+_HARMLESS_ORDER_TAGS = frozenset(
+    {
+        60, 58, 354, 355,  # TransactTime, Text, EncodedText
+        802, 523, 803,  # PartySubIDs: read past
+        526, 376,  # SecondaryClOrdID, ComplianceID: the client's own references
+        106, 107, 348, 349, 350, 351,  # Issuer, SecurityDesc (and encoded): descriptions
+    }
+)  # fmt: skip
+_NEW_ORDER_TAGS = _HEADER_TAGS | _HONOURED_ORDER_TAGS | _HARMLESS_ORDER_TAGS
+_REPLACE_TAGS = _NEW_ORDER_TAGS | {41, 37}
 _HANDL_INST_AUTOMATED = frozenset({"1", "2"})
 UNSUPPORTED_CHARACTERISTIC = "11"
 
 
-def _instructions(f: Fields) -> None:
+@lru_cache(maxsize=1)
+def _tag_names() -> dict[int, str]:
+    """Field names by tag from the data dictionaries in fix_specs/ (for reject Texts)."""
+    names: dict[int, str] = {}
+    for spec in ("FIX50SP2.xml", "FIXT11.xml", "FIX44.xml"):
+        path = PROJECT_ROOT / "fix_specs" / spec
+        if path.is_file():
+            for fld in ET.parse(path).getroot().iterfind("./fields/field"):
+                number, name = fld.get("number", ""), fld.get("name")
+                if number.isdigit() and name:
+                    names[int(number)] = name
+    return names
+
+
+def _instructions(f: Fields, allowed: frozenset[int]) -> None:
     """Refuse what would change the order but is not honoured (issue 10: nothing accepted
-    and ignored)."""
-    for tag, name in _REFUSED_INSTRUCTIONS.items():
-        if tag in f:
+    and ignored): the first tag, in the order sent, that `allowed` does not hold."""
+    for tag in f:
+        if tag not in allowed:
+            name = _tag_names().get(tag, f"tag {tag}")
             raise DecodeError(
                 f"{name} ({tag}) is not supported: the order would not be worked as asked",
                 reason=UNSUPPORTED_CHARACTERISTIC,
@@ -354,7 +386,7 @@ def _decode_new_order(f: Fields, pairs: list[Field], session: str) -> NewOrder |
         ord_type = _ord_type(f)
         tif = _tif(f)
         symbol, isin = _instrument(f)
-        _instructions(f)
+        _instructions(f, _NEW_ORDER_TAGS)
         quantity = _quantity(_need(f, 38, "OrderQty"))
         price_text = _get(f, 44)
         price = _price(price_text) if price_text is not None else None
@@ -413,7 +445,7 @@ def _decode_replace(f: Fields, pairs: list[Field], session: str) -> ReplaceOrder
         if cl_ord_id is None:
             raise DecodeError("ClOrdID (11) is required")
         price_text = _get(f, 44)
-        _instructions(f)
+        _instructions(f, _REPLACE_TAGS)
         return ReplaceOrder(
             session=session,
             cl_ord_id=cl_ord_id,

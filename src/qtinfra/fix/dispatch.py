@@ -13,6 +13,7 @@ import structlog
 from qtinfra.domain.events import (
     BusinessRejected,
     CancelRejected,
+    ChildOrderSent,
     Event,
     ExecutionReport,
     SessionRejected,
@@ -35,13 +36,20 @@ class Dispatcher:
         venue_sessions: Mapping[str, str],
         on_failed: Callable[[str, str], None] | None = None,
         millis: frozenset[str] = frozenset(),
+        on_child_failed: Callable[[ChildOrderSent, str], None] | None = None,
+        fault: Callable[[Event], None] | None = None,
     ) -> None:
         """on_failed(session, text): told of each event that could not be sent (the
         gateway journals it as dispatch.failed). millis: the sessions whose timestamps
-        carry milliseconds (FIX 4.4 sessions with TimeStampPrecision 3), not microseconds."""
+        carry milliseconds (FIX 4.4 sessions with TimeStampPrecision 3), not microseconds.
+        on_child_failed(child, text): a child order the venue never got (the gateway treats
+        it as refused by the venue, so the order is routed elsewhere or answered).
+        fault: test-only, called before each event is encoded (it may raise)."""
         self.registry = registry
         self.venue_sessions = dict(venue_sessions)
         self.on_failed = on_failed
+        self.on_child_failed = on_child_failed
+        self.fault = fault
         self.millis = millis
         self._send = fix.Session.sendToTarget
         self._orders = ORDERS
@@ -68,6 +76,8 @@ class Dispatcher:
             self._reject_dispatch.inc()
             if self.on_failed is not None:
                 self.on_failed(session, text)
+            if isinstance(event, ChildOrderSent) and self.on_child_failed is not None:
+                self.on_child_failed(event, f"{type(exc).__name__}: {exc}")
         except Exception:
             log.exception("dispatch_failure_not_recorded")
 
@@ -79,6 +89,8 @@ class Dispatcher:
         return str(getattr(event, "session", ""))
 
     def _one(self, event: Event) -> None:
+        if self.fault is not None:
+            self.fault(event)
         session = self.session_of(event)
         msg = codec.encode_event(event, session, session not in self.millis)
         if msg is None:

@@ -16,7 +16,7 @@ import structlog
 from qtinfra.domain.values import utc_now
 from qtinfra.fix import wire
 from qtinfra.fix.sessions import SessionRegistry
-from qtinfra.ops.metrics import REJECTS
+from qtinfra.ops.metrics import FIX_DISCARDED_BYTES, REJECTS
 from qtinfra.store.journal import JournalWriter
 
 log = structlog.get_logger(__name__)
@@ -31,6 +31,7 @@ def secret_pattern(tags: tuple[int, ...] = SECRET_TAGS) -> re.Pattern[str]:
 
 _SECRETS = secret_pattern()
 _REFUSED_CONNECTIONS = ("Session not found", "Session already connected")
+_DISCARDED = "Discarded "
 MASK = "\\1*****"
 
 
@@ -88,7 +89,13 @@ class JournalLog(fix.Log):  # type: ignore[misc]
             # incoming message: 8=FIX.4.4|...|554=secret|..."): masked like messages.
             text = self.secrets.sub(MASK, text)
             self.writer.record("fix.event", text, self.key)
-            if self.key is None and text.startswith(_REFUSED_CONNECTIONS):
+            if text.startswith(_DISCARDED):
+                # Bytes that are no FIX message (patches/): journaled above as received.
+                count = text[len(_DISCARDED) :].split(" ", 1)[0]
+                if count.isdigit():
+                    FIX_DISCARDED_BYTES.labels(self.key or "").inc(int(count))
+                log.warning("fix_bytes_discarded", session=self.key, bytes=count)
+            elif self.key is None and text.startswith(_REFUSED_CONNECTIONS):
                 # A Logon for a CompID no session is configured for, or for a session already
                 # connected: closed without a word (patches/); the journal and the reject
                 # counter keep it.

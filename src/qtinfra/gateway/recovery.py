@@ -144,3 +144,23 @@ def fault_from_env() -> Callable[[str, list[dict[str, Any]]], None] | None:
             os._exit(137)
 
     return fault
+
+
+def dispatch_fault_from_env() -> Callable[[object], None] | None:
+    """Test-only: QTINFRA_FAULT_DISPATCH="<text>[,<text>...]" makes the first event whose
+    repr holds each <text> fail to send (as an encoding bug would), once per text. Unset in
+    production."""
+    spec = os.environ.get("QTINFRA_FAULT_DISPATCH")
+    if not spec:
+        return None
+    armed = [t for t in spec.split(",") if t]
+    log.warning("dispatch_fault_injection_armed", texts=armed)
+
+    def fault(event: object) -> None:
+        text = repr(event)
+        for needle in armed:
+            if needle in text:
+                armed.remove(needle)
+                raise RuntimeError(f"injected dispatch fault ({needle})")
+
+    return fault

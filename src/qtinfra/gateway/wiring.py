@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,9 +29,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from qtinfra.config import ClientConfig, QtinfraConfig, load_config
-from qtinfra.domain.commands import RejectInput
-from qtinfra.domain.events import LimitsChanged
-from qtinfra.domain.values import TimeInForce, utc_now
+from qtinfra.domain.commands import RejectInput, VenueExecution
+from qtinfra.domain.events import ChildOrderSent, LimitsChanged
+from qtinfra.domain.values import ExecType, OrdStatus, TimeInForce, utc_now
 from qtinfra.fix import engine
 from qtinfra.fix.client_app import ClientApplication
 from qtinfra.fix.dispatch import Dispatcher
@@ -188,6 +189,8 @@ class Gateway:
             on_failed=lambda session, text: self.writer.record("dispatch.failed", text, session),
             millis=engine.millisecond_sessions(client_settings)
             | engine.millisecond_sessions(venue_settings),
+            on_child_failed=self._child_not_sent,
+            fault=recovery.dispatch_fault_from_env(),
         )
         self.sequencer = Sequencer(
             self.manager, self.writer, self.dispatcher.dispatch, utc_now, self._on_command_error
@@ -668,6 +671,29 @@ class Gateway:
         # the process exits non-zero, so a supervisor restarts it from the journal.
         self.storage_failure = exc
         log.critical("storage_failed_gateway_halting", error=str(exc))
+
+    def _child_not_sent(self, child: ChildOrderSent, why: str) -> None:
+        """A child order that could not be sent never reached its venue: on the next round
+        the order core takes it as refused there, so the order is routed elsewhere or the
+        client is answered (never left waiting for a venue that knows nothing of it)."""
+        refused = VenueExecution(
+            venue=child.venue,
+            mic="",
+            child_id=child.child_id,
+            orig_child_id=None,
+            venue_order_id=None,
+            exec_id=f"{child.child_id}.not-sent",
+            exec_type=ExecType.REJECTED,
+            ord_status=OrdStatus.REJECTED,
+            last_qty=Decimal(0),
+            last_px=Decimal(0),
+            cum_qty=Decimal(0),
+            leaves_qty=Decimal(0),
+            commission=None,
+            text=f"not sent to {child.venue}: {why}",
+            transact_time=None,
+        )
+        self.sequencer.call_soon(lambda _manager: self.sequencer.handle(refused))
 
     def _on_command_error(self, command: object, exc: BaseException) -> None:
         session = getattr(command, "session", None)

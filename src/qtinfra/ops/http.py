@@ -133,8 +133,7 @@ class OpsServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _BoundedServer((host, port), Handler)
         self._thread = threading.Thread(
             target=self.server.serve_forever, name="ops-http", daemon=True
         )
@@ -151,6 +150,37 @@ class OpsServer:
         self.server.server_close()
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS at once: a connection beyond that
+    is closed at once (and logged), so idle or partial requests cannot pile up threads;
+    each one held is closed after REQUEST_TIMEOUT anyway."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning(
+                "ops_connection_refused", peer=str(client_address[0]), limit=MAX_CONNECTIONS
+            )
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 def _health(state: dict[str, Any]) -> tuple[int, str, bytes]:
     status = 200 if state.get("status") == "ok" else 503
     return status, "application/json", json.dumps(state).encode()
@@ -162,6 +192,7 @@ def _json(status: int, value: object) -> tuple[int, str, bytes]:
 
 MAX_BODY = 64 * 1024
 REQUEST_TIMEOUT = 5.0
+MAX_CONNECTIONS = 64
 TEXT_LIMIT = 256
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 

@@ -26,6 +26,13 @@ FIX_MESSAGES = Counter(
     ["session", "direction"],
     registry=REGISTRY,
 )
+FIX_DISCARDED_BYTES = Counter(
+    "qtinfra_fix_discarded_bytes_total",
+    "Bytes received that are not part of any FIX message (journaled as fix.event "
+    "'Discarded N bytes'); session is empty before a Logon is accepted",
+    ["session"],
+    registry=REGISTRY,
+)
 SESSION_LOGGED_ON = Gauge(
     "qtinfra_session_logged_on",
     "1 while the session is logged on",
