@@ -106,6 +106,13 @@ def test_mask_password_hides_every_occurrence_of_every_secret_tag() -> None:
     assert masked.count("=*****\x01") == 5
 
 
+def test_mask_password_hides_a_secret_tag_written_with_leading_zeros() -> None:
+    # QuickFIX takes 0554 for Password (554): it must never reach the journal in clear.
+    masked = mask_password("35=A\x01553=client1\x010554=s3cret!\x0100925=n3w\x0110=1\x01")
+    assert "s3cret" not in masked and "n3w" not in masked
+    assert "\x010554=*****\x01" in masked and "\x0100925=*****\x01" in masked
+
+
 def test_mask_password_masks_configured_tags_too() -> None:
     masked = mask_password("35=A\x0195=4\x0196=abcd\x0110=1\x01", secret_pattern((96,)))
     assert "abcd" not in masked and "\x0196=*****\x01" in masked

@@ -6,6 +6,7 @@ the child orders sent to venues, and the rows the journal writer will persist.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -796,6 +797,15 @@ def test_replace_of_order_type_is_refused() -> None:
     [rej] = cancel_rejects(m.take_outbox())
     assert rej.reason is CxlRejReason.BROKER_OPTION
     assert rej.text == "OrdType and TimeInForce cannot be changed by a replace"
+
+
+def test_replace_in_another_currency_is_refused_naming_it() -> None:
+    m = make_manager()
+    placed(m)
+    m.handle(dataclasses.replace(replace("100", None), currency="EUR"))
+    [rej] = cancel_rejects(m.take_outbox())
+    assert rej.reason is CxlRejReason.OTHER
+    assert rej.text.startswith("Currency (15) EUR is not AAPL's currency USD")
 
 
 def test_replace_off_the_tick_is_refused_with_the_validation_text() -> None:

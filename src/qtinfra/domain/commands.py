@@ -81,6 +81,7 @@ class ReplaceOrder:
     parties: tuple[Party, ...] = ()
     order_capacity: str | None = None
     ex_destination: str | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -461,6 +461,7 @@ def _decode_replace(f: Fields, pairs: list[Field], session: str) -> ReplaceOrder
             parties=_parties(pairs, f[453]) if 453 in f else (),
             order_capacity=_order_capacity(f),
             ex_destination=_ex_destination(f),
+            currency=_get(f, 15),
         )
     except DecodeError as exc:
         return _reject_input(f, session, "replace", str(exc), cl_ord_id)

@@ -25,8 +25,9 @@ SECRET_TAGS = (553, 554, 925)  # Username, Password, NewPassword
 
 
 def secret_pattern(tags: tuple[int, ...] = SECRET_TAGS) -> re.Pattern[str]:
-    """Matches every occurrence of every secret tag's value (wherever it stands)."""
-    return re.compile("((?:^|\x01)(?:" + "|".join(str(t) for t in tags) + ")=)[^\x01]*")
+    """Matches every occurrence of every secret tag's value (wherever it stands), the tag
+    written with leading zeros too (QuickFIX reads 0554 as 554)."""
+    return re.compile("((?:^|\x01)0*(?:" + "|".join(str(t) for t in tags) + ")=)[^\x01]*")
 
 
 _SECRETS = secret_pattern()

@@ -284,6 +284,13 @@ class ClientRequests(ParentWorking):
                 CxlRejReason.BROKER_OPTION, "OrdType and TimeInForce cannot be changed by a replace"
             )
             return
+        if cmd.currency is not None and cmd.currency != order.instrument.currency:
+            refuse(
+                CxlRejReason.OTHER,
+                f"Currency (15) {cmd.currency} is not {order.instrument.symbol}'s currency "
+                f"{order.instrument.currency}",
+            )
+            return
         rejection = check_terms(
             order.instrument, cmd.ord_type, cmd.time_in_force, cmd.quantity, cmd.price
         )
