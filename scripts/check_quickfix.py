@@ -101,7 +101,9 @@ def _patch_version_problem() -> str | None:
     Makefile records the patch's SHA-256 beside the build), else what differs."""
     import hashlib
 
-    patch = Path(__file__).resolve().parent.parent / "patches" / "quickfix-1.16.0-logon-refusal.patch"
+    patch = (
+        Path(__file__).resolve().parent.parent / "patches" / "quickfix-1.16.0-logon-refusal.patch"
+    )
     record = Path(sys.prefix) / "quickfix-patch.sha256"
     if not record.exists():
         return "no record of the patch the installed quickfix was built with"
@@ -112,9 +114,10 @@ def _patch_version_problem() -> str | None:
 
 def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:
     """None when the patch in patches/ is in the build: a Logon for no configured session
-    is closed without a word, and a configured session's Logon that fails validation (a
-    repeated tag) is answered with a Logout saying why. Listens on a free loopback port for
-    a moment."""
+    is closed without a word, a configured session's Logon that fails validation (a
+    repeated tag) is answered with a Logout saying why, and one whose data field's length
+    is negative or huge is closed as garbled (the process lives on). Listens on a free
+    loopback port for a moment."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -134,6 +137,11 @@ def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:
     try:
         stranger = _exchange(port, "NOBODY", "", prefix=b"JUNK\x01")
         invalid = _exchange(port, "QFCHECK2", "554=a\x01554=b\x01")
+        # A data field whose length is negative or runs past the message ended the process.
+        bad_lengths = [
+            _exchange(port, "QFCHECK2", extra)
+            for extra in ("95=-1\x0196=abc\x01", "95=2000000000\x0196=abc\x01")
+        ]
         flood_closed_in = _flood(port)
     except OSError as exc:
         return f"logon-refusal patch: {exc}"
@@ -147,6 +155,11 @@ def _logon_refusal_problem(fix: Any, app: Any, tmp: Path) -> str | None:
         return "logon-refusal patch missing: 128 KiB without a Logon did not close the connection"
     if not any(e.startswith("Discarded 5 bytes") and e.endswith(": JUNK\x01") for e in events):
         return "logon-refusal patch missing: bytes that are no FIX message were not logged"
+    length_events = [
+        e for e in events if e.startswith("Invalid message: Data field 96 does not end")
+    ]
+    if any(bad_lengths) or len(length_events) != 2:
+        return "logon-refusal patch missing: a data field's length is not checked"
     return None
 
 
@@ -204,10 +217,7 @@ def _flood(port: int) -> float | None:
 def _exchange(port: int, sender: str, extra: str, prefix: bytes = b"") -> bytes:
     """Send `prefix`, then one Logon from `sender`, and return what comes back before the
     connection closes (or 5 s pass)."""
-    body = (
-        f"35=A\x0149={sender}\x0156=QFCHECK\x0134=1\x0152={_now()}\x0198=0\x01108=30\x01"
-        + extra
-    )
+    body = f"35=A\x0149={sender}\x0156=QFCHECK\x0134=1\x0152={_now()}\x0198=0\x01108=30\x01" + extra
     text = f"8=FIX.4.4\x019={len(body)}\x01{body}"
     text += f"10={sum(text.encode()) % 256:03d}\x01"
     received = b""

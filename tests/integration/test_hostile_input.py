@@ -121,6 +121,8 @@ def test_a_second_password_in_a_logon_is_refused_and_never_journaled_in_clear(
     rows = deployment.journal("fix.in") + deployment.journal("fix.event")
     assert not [r.payload for r in rows if "client1-demo-pass" in r.payload]
     assert not [r.payload for r in rows if "554=wrong" in r.payload]
+    refused = [r.payload for r in deployment.journal("logon.refused")]
+    assert "Logon refused: Tag appears more than once (tag 554)" in refused
 
 
 # -- logged on -----------------------------------------------------------------------------
@@ -283,6 +285,106 @@ def test_side_smuggled_in_a_data_field_does_not_turn_a_buy_into_a_short_sell(
     raw.send("D", order("SMUG-C", (354, str(len(smuggled))), (355, smuggled)))
     report = raw.expect("8")
     assert (report[11], report[54]) == ("SMUG-C", "1")
+
+
+# -- a data field's length is the counterparty's word: checked, never trusted -----------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [(95, "-1"), (96, "abc")],  # ended the process (std::length_error)
+        [(95, "2000000000"), (96, "abc")],  # crashed it (SIGSEGV)
+        [(95, "3000"), (96, "abc")],  # read the heap past the message into RawData
+        [(93, "-1"), (89, "abc")],  # Signature, a trailer field
+    ],
+    ids=["negative", "huge", "past-the-end", "signature"],
+)
+def test_a_logon_whose_data_field_length_does_not_fit_is_closed_as_garbled(
+    raw: RawFixClient, deployment: Deployment, fields: list[tuple[int, str]]
+) -> None:
+    raw.send("A", [(98, "0"), (108, "30"), (553, "client1"), (554, "x"), *fields])
+    assert raw.closed()
+    data_tag = fields[1][0]
+    assert discarded_or_event(
+        deployment, f"Invalid message: Data field {data_tag} does not end".encode()
+    )
+    refused = [r.payload for r in deployment.journal("logon.refused")]
+    assert any(f"Logon refused: Data field {data_tag} does not end" in p for p in refused)
+    assert alive(deployment)
+    again = RawFixClient(deployment.client_port)
+    try:
+        assert again.logon()[35] == "A"  # the session was not left half logged on
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "data_tag"),
+    [
+        ([(354, "-1"), (355, "abc")], 355),
+        ([(354, "2000000000"), (355, "abc")], 355),
+        ([(354, "3000"), (355, "abc")], 355),
+        ([(354, "2"), (355, "abc")], 355),  # the data runs into the next field
+    ],
+    ids=["negative", "huge", "past-the-end", "no-soh-where-it-ends"],
+)
+def test_an_order_whose_data_field_length_does_not_fit_is_ignored_as_garbled(
+    raw: RawFixClient, deployment: Deployment, fields: list[tuple[int, str]], data_tag: int
+) -> None:
+    raw.logon()
+    raw.sock.sendall(raw.frame("D", order("BAD-LENGTH", *fields)))
+    # Garbled (FIX session rules): ignored, its sequence number not used up.
+    raw.send("1", [(112, "AFTER-BAD-LENGTH")], seq=raw.seq)
+    raw.seq += 1
+    assert raw.expect("0")[112] == "AFTER-BAD-LENGTH"
+    assert discarded_or_event(
+        deployment, f"Invalid message: Data field {data_tag} does not end".encode()
+    )
+    assert wait_journaled(deployment, b"11=BAD-LENGTH\x01")  # the frame itself, as received
+    assert not [r for r in deployment.journal("ExecutionReport") if "BAD-LENGTH" in r.payload]
+    assert alive(deployment)
+
+
+def test_xml_data_in_the_header_with_a_negative_length_is_ignored_as_garbled(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    raw.sock.sendall(raw.frame("1", [(112, "XML")], header=[(212, "-1"), (213, "<x/>")]))
+    raw.send("1", [(112, "AFTER-XML")], seq=raw.seq)
+    raw.seq += 1
+    assert raw.expect("0")[112] == "AFTER-XML"
+    assert discarded_or_event(deployment, b"Invalid message: Data field 213 does not end")
+    assert alive(deployment)
+
+
+def discarded_or_event(deployment: Deployment, needle: bytes) -> list[bytes]:
+    return [b for b in wait_journaled(deployment, needle) if b.startswith(needle)]
+
+
+# -- a logged-on session that floods bytes that are no FIX message is logged out --------------
+
+
+def test_a_logged_on_session_flooding_bytes_that_are_no_message_is_logged_out(
+    raw: RawFixClient, deployment: Deployment
+) -> None:
+    raw.logon()
+    before = max((r.seq for r in deployment.journal("fix.event")), default=0)
+    with contextlib.suppress(OSError):  # the gateway may close while we still send
+        for _ in range(20):
+            raw.sock.sendall(b"A" * 65536)  # 1.25 MiB, never a BeginString
+    logout = raw.expect("5")
+    assert "more than 1048576 bytes that are not part of a FIX message" in logout[58]
+    assert raw.closed()
+    assert alive(deployment)
+    events = [wire_bytes(r.payload) for r in deployment.journal("fix.event") if r.seq > before]
+    counted = sum(int(e.split(b" ", 2)[1]) for e in events if e.startswith(b"Discarded "))
+    assert counted > 1048576, events  # every byte up to the Logout is in the journal
+    again = RawFixClient(deployment.client_port)
+    try:
+        assert again.logon()[35] == "A"  # logged out, not disabled
+    finally:
+        again.close()
 
 
 @pytest.mark.parametrize(

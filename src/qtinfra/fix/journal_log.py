@@ -32,6 +32,11 @@ def secret_pattern(tags: tuple[int, ...] = SECRET_TAGS) -> re.Pattern[str]:
 
 _SECRETS = secret_pattern()
 _REFUSED_CONNECTIONS = ("Session not found", "Session already connected")
+# QuickFIX's events when it refuses a Logon itself (the patch answers a Logon that fails
+# validation with a Logout, and closes a garbled one): the reason, then these.
+_REJECTED = re.compile(r"Message \d+ Rejected: (?P<reason>.*?)(?::(?P<tag>\d+))?")
+_GARBLED_LOGON = "Logon message is not valid"
+_INVALID = "Invalid message: "
 _DISCARDED = "Discarded "
 MASK = "\\1*****"
 
@@ -57,6 +62,7 @@ class JournalLog(fix.Log):  # type: ignore[misc]
         self.writer = writer
         self.registry = registry
         self.secrets = secrets
+        self._last_event = ""
 
     def clear(self) -> None:
         pass
@@ -96,14 +102,35 @@ class JournalLog(fix.Log):  # type: ignore[misc]
                 if count.isdigit():
                     FIX_DISCARDED_BYTES.labels(self.key or "").inc(int(count))
                 log.warning("fix_bytes_discarded", session=self.key, bytes=count)
+            elif self.key is not None and not self.registry.is_logged_on(self.key):
+                self._refused_by_quickfix(text)
             elif self.key is None and text.startswith(_REFUSED_CONNECTIONS):
                 # A Logon for a CompID no session is configured for, or for a session already
                 # connected: closed without a word (patches/); the journal and the reject
                 # counter keep it.
                 REJECTS.labels("logon").inc()
                 log.warning("logon_unknown_session", message=wire.escape(text))
+            self._last_event = text
         except Exception:
             log.exception("journal_log_failed")
+
+    def _refused_by_quickfix(self, text: str) -> None:
+        """A Logon QuickFIX refused before the application saw it (a tag repeated, a field
+        of the wrong format, a data field whose length does not fit): journaled as
+        `logon.refused` with the reason its Logout gave, like the application's refusals."""
+        assert self.key is not None
+        rejected = _REJECTED.fullmatch(text)
+        if rejected is not None:
+            reason = f"Logon refused: {rejected['reason']}"
+            if rejected["tag"]:
+                reason += f" (tag {rejected['tag']})"
+        elif text == _GARBLED_LOGON:
+            reason = f"Logon refused: {self._last_event.removeprefix(_INVALID)}"
+        else:
+            return
+        REJECTS.labels("logon").inc()
+        self.writer.record("logon.refused", reason, self.key)
+        log.warning("logon_refused", session=self.key, reason=reason)
 
 
 class JournalLogFactory(fix.LogFactory):  # type: ignore[misc]

@@ -7,10 +7,14 @@ writes to var/run/ops.token readable only by its own user; the `qtinfra kill`, `
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import re
+import socket
+import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -69,6 +73,7 @@ class OpsServer:
             timeout = REQUEST_TIMEOUT
 
             def do_GET(self) -> None:
+                self._read()
                 route = routes.get(self.path.split("?", 1)[0])
                 if route is None:
                     status, ctype, body = 404, "text/plain", b"not found\n"
@@ -104,7 +109,9 @@ class OpsServer:
                         raise ValueError("send the body with a Content-Length")
                     if not 0 <= length <= MAX_BODY:
                         raise ValueError(f"Content-Length must be 0 to {MAX_BODY} bytes")
-                    body = json.loads(self.rfile.read(length) or b"{}")
+                    data = self.rfile.read(length)
+                    self._read()
+                    body = json.loads(data or b"{}")
                     if not isinstance(body, dict):
                         raise ValueError("the request body must be a JSON object")
                     result = handler(body)
@@ -123,7 +130,13 @@ class OpsServer:
                     return
                 self._answer(*_json(200, result))
 
+            def _read(self) -> None:
+                server = self.server
+                assert isinstance(server, _BoundedServer)
+                server.request_read(self.connection)
+
             def _answer(self, status: int, ctype: str, body: bytes) -> None:
+                self._read()
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -151,34 +164,90 @@ class OpsServer:
 
 
 class _BoundedServer(ThreadingHTTPServer):
-    """A thread per connection, at most MAX_CONNECTIONS at once: a connection beyond that
-    is closed at once (and logged), so idle or partial requests cannot pile up threads;
-    each one held is closed after REQUEST_TIMEOUT anyway."""
+    """A thread per connection, at most MAX_CONNECTIONS at once, and a whole request to be
+    read within REQUEST_TIMEOUT of connecting (a watchdog cuts a slower one, however
+    steadily it trickles bytes). When every slot is taken, a new connection takes the slot
+    of the connection that has been reading its request the longest, so idle, partial or
+    trickling connections cannot lock an operator out of the kill switch; only when every
+    slot is serving a request that was read is the newcomer closed. Each cut is logged."""
 
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(address, handler)
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._lock = threading.Condition()
+        self._held = 0
+        # Connections whose request is not read yet, by the monotonic time they came.
+        self._reading: dict[Any, float] = {}
+        self._closed = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="ops-http-deadline", daemon=True)
+        self._watchdog.start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            log.warning(
-                "ops_connection_refused", peer=str(client_address[0]), limit=MAX_CONNECTIONS
-            )
-            self.shutdown_request(request)
-            return
+        with self._lock:
+            if self._held >= MAX_CONNECTIONS and self._reading:
+                oldest = min(self._reading, key=self._reading.__getitem__)
+                self._cut(oldest, "evicted")
+                self._lock.wait_for(lambda: self._held < MAX_CONNECTIONS, timeout=1.0)
+            if self._held >= MAX_CONNECTIONS:
+                log.warning(
+                    "ops_connection_refused", peer=str(client_address[0]), limit=MAX_CONNECTIONS
+                )
+                self.shutdown_request(request)
+                return
+            self._held += 1
+            self._reading[request] = time.monotonic()
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._release(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._release(request)
+
+    def request_read(self, request: Any) -> None:
+        """The handler has the whole request: it is served, never cut."""
+        with self._lock:
+            self._reading.pop(request, None)
+
+    def _release(self, request: Any) -> None:
+        with self._lock:
+            self._held -= 1
+            self._reading.pop(request, None)
+            self._lock.notify_all()
+
+    def _cut(self, request: Any, why: str) -> None:
+        """Ends a connection still reading its request (its handler thread sees the end of
+        the stream and finishes). Called with the lock held."""
+        self._reading.pop(request, None)
+        with contextlib.suppress(OSError):
+            peer = request.getpeername()[0]
+            log.warning("ops_connection_cut", peer=str(peer), reason=why)
+        with contextlib.suppress(OSError):
+            request.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):  # the peer went away, or its connection was cut
+            log.info("ops_connection_lost", peer=str(client_address[0]), error=str(exc))
+        else:
+            log.exception("ops_request_crashed", peer=str(client_address[0]))
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(REQUEST_TIMEOUT / 10):
+            deadline = time.monotonic() - REQUEST_TIMEOUT
+            with self._lock:
+                for request, since in list(self._reading.items()):
+                    if since < deadline:
+                        self._cut(request, "request not complete in time")
 
 
 def _health(state: dict[str, Any]) -> tuple[int, str, bytes]:
