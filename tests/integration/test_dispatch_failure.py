@@ -1,6 +1,7 @@
 """An event that cannot be sent (an encoding bug, injected here by the test-only
-QTINFRA_FAULT_DISPATCH hook) is journaled as dispatch.failed and answered, and every other
-message of the same poll round still goes out: over real sockets, with venue processes."""
+QTINFRA_FAULT_DISPATCH hook) is journaled as dispatch.failed and answered (a client report:
+the order's status instead; a child order: routed elsewhere), and every other message of
+the same poll round still goes out: over real sockets, with venue processes."""
 
 from __future__ import annotations
 
@@ -79,8 +80,18 @@ def test_a_report_that_cannot_be_sent_does_not_hold_back_the_others_of_its_round
     assert ok and ok[0][150] == "0" and ok[-1][39] == "2", seen  # acked and filled
     failed = [m for m in seen if m[11] == "DISPFAIL-1"]
     assert all(m[150] != "0" for m in failed), "the ack that failed was sent after all"
+    # In its place the client is told the order's status, unsolicited (150=I, no 790).
+    stand_in = [m for m in failed if m[150] == "I" and 790 not in m]
+    assert stand_in, failed
+    assert stand_in[0][39] == "0" and stand_in[0][151] == "10", stand_in
+    assert "could not be sent; this is the order's status after it" in stand_in[0][58]
     rows = [r.payload for r in deployment.journal("dispatch.failed")]
-    assert any("ExecutionReport not sent" in p and "DISPFAIL-1" in p for p in rows), rows
+    assert any(
+        "ExecutionReport not sent" in p
+        and "DISPFAIL-1" in p
+        and "the client was sent the order's status (150=I) instead" in p
+        for p in rows
+    ), rows
     # The order itself is fine: its state is there for the asking.
     raw.send("H", [(11, "DISPFAIL-1"), (55, "AAPL"), (54, "1"), (790, "ASK-1")])
     [status] = [m for m in reports_for(raw, {"DISPFAIL-1"}, time.monotonic() + 3) if 790 in m]

@@ -107,6 +107,34 @@ def test_logon_with_a_username_that_is_not_ascii_gets_a_logout_naming_the_tag(
     assert any("tag 553" in p for p in refused)
 
 
+@pytest.mark.parametrize(
+    ("begin_string", "sender", "extra", "why"),
+    [
+        ("FIX.4.4", "CLIENT1", [(98, "1")], "EncryptMethod (98) must be 0 (none)"),
+        (
+            "FIXT.1.1",
+            "CLIENT2",
+            [(98, "0"), (1137, "1")],
+            "DefaultApplVerID (1137) must be 9 (FIX.5.0SP2)",
+        ),
+    ],
+    ids=["encrypt-method", "appl-ver-id"],
+)
+def test_a_logon_asking_for_what_the_gateway_does_not_speak_is_refused_saying_so(
+    deployment: Deployment, begin_string: str, sender: str, extra: list, why: str
+) -> None:
+    client = RawFixClient(deployment.client_port, sender=sender, begin_string=begin_string)
+    try:
+        user = sender.lower()
+        client.send("A", [*extra, (108, "30"), (553, user), (554, f"{user}-demo-pass")])
+        logout = client.expect("5")
+        assert why in logout[58], logout
+        assert client.closed()
+    finally:
+        client.close()
+    assert any(why in r.payload for r in deployment.journal("logon.refused"))
+
+
 def test_a_second_password_in_a_logon_is_refused_and_never_journaled_in_clear(
     raw: RawFixClient, deployment: Deployment
 ) -> None:

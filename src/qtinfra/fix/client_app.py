@@ -137,15 +137,25 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
 
 def logon_refusal(pairs: list[wire.Field], bad: wire.BadField | None) -> str | None:
     """Why a Logon is refused before its credentials are looked at: a field that is not
-    printable ASCII or too long, or a HeartBtInt out of range. (A tag repeated outside a
+    printable ASCII or too long, a HeartBtInt out of range, an EncryptMethod other than
+    none, or a FIXT DefaultApplVerID other than FIX.5.0SP2. (A tag repeated outside a
     repeating group never gets here: QuickFIX's validation refuses it first, and every
     occurrence of a secret is masked in the journal.)"""
     if bad is not None:
         return f"Logon refused: {bad.text}"
+    begin_string = pairs[0][1] if pairs else ""
     for tag, value in pairs:
         if tag == 108 and not (value.isdigit() and 1 <= int(value) <= MAX_HEARTBEAT):
             return f"Logon refused: HeartBtInt (108) must be 1 to {MAX_HEARTBEAT} seconds"
+        if tag == 98 and value != "0":
+            return "Logon refused: EncryptMethod (98) must be 0 (none)"
+        if tag == 1137 and begin_string == "FIXT.1.1" and value != APPL_VER_ID:
+            return f"Logon refused: DefaultApplVerID (1137) must be {APPL_VER_ID} (FIX.5.0SP2)"
     return None
+
+
+APPL_VER_ID = "9"
+"""The one application version FIXT.1.1 sessions speak (DefaultApplVerID 1137)."""
 
 
 MAX_HEARTBEAT = 3600

@@ -9,6 +9,7 @@ FIX 5.0SP2 sessions alike (the session fills in BeginString and the header).
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -644,6 +645,29 @@ def encode_execution_report(
     if ev.text:
         add(f"58={_text(ev.text)}")
     return _message("8", body)
+
+
+def encode_status_instead(
+    ev: ExecutionReport, fix44: bool = False, micros: bool = True
+) -> fix.Message:
+    """An unsolicited order-status report (150=I) standing in for `ev`, which could not be
+    sent: the order's state after it (OrdStatus, CumQty, LeavesQty, AvgPx) without what
+    was particular to it (the fill's LastQty/LastPx, the restatement, the request id), a
+    Text saying so, and an ExecID of its own."""
+    stand_in = dataclasses.replace(
+        ev,
+        exec_id=f"{ev.exec_id}S",
+        exec_type=ExecType.ORDER_STATUS,
+        last_qty=None,
+        last_px=None,
+        last_mkt=None,
+        last_liquidity_ind=None,
+        exec_restatement_reason=None,
+        ord_status_req_id=None,
+        text=f"the ExecutionReport {ev.exec_id} (ExecType {ev.exec_type.value}) could not be "
+        "sent; this is the order's status after it",
+    )
+    return encode_execution_report(stand_in, fix44, micros)
 
 
 def encode_cancel_reject(ev: CancelRejected, micros: bool = True) -> fix.Message:

@@ -71,6 +71,8 @@ class Dispatcher:
     def _failed(self, event: Event, exc: Exception) -> None:
         session = getattr(event, "session", None) or getattr(event, "venue", None) or ""
         text = f"{type(event).__name__} not sent: {type(exc).__name__}: {exc}; {event!r}"
+        if isinstance(event, ExecutionReport):
+            text += self._status_instead(event)
         try:
             log.error("dispatch_failed", session=session, failed=repr(event), error=str(exc))
             self._reject_dispatch.inc()
@@ -80,6 +82,19 @@ class Dispatcher:
                 self.on_child_failed(event, f"{type(exc).__name__}: {exc}")
         except Exception:
             log.exception("dispatch_failure_not_recorded")
+
+    def _status_instead(self, event: ExecutionReport) -> str:
+        """Tells the client its order's status when one of its reports could not be sent
+        (codec.encode_status_instead); what became of that, for the journal."""
+        try:
+            session = event.session
+            msg = codec.encode_status_instead(
+                event, session.startswith("FIX.4.4"), session not in self.millis
+            )
+            self._send(msg, self.registry.session_id(session))
+        except Exception as exc:
+            return f"; nor its status: {type(exc).__name__}: {exc}"
+        return "; the client was sent the order's status (150=I) instead"
 
     def session_of(self, event: Event) -> str:
         """The session an event is sent on: the client's, or its venue's."""
