@@ -104,7 +104,7 @@ def test_venue_session_drop_mid_order_reroutes_the_remainder(deployment: Deploym
     assert wait_until(
         lambda: any(r[0] == "CBOE" for r in _children(deployment, cl)),
         15,
-    ), _children(deployment, cl)
+    ), (_children(deployment, cl), _venue_trace(deployment, "TRQ"))
 
     sweep_amzn_bids(deployment)
     fills = []
@@ -112,6 +112,17 @@ def test_venue_session_drop_mid_order_reroutes_the_remainder(deployment: Deploym
         fills.append(next_matching(client, lambda m: m.get(11) == cl and m.get(150) == "F"))
     assert fills[-1][39] == "2" and fills[-1][14] == "100"
     assert {f[30] for f in fills} == {"CEUX"}
+
+
+def _venue_trace(deployment: Deployment, venue: str) -> list[str]:
+    """The last journal rows of a venue's session (what was sent and received, its events),
+    and every dispatch failure: what a failing assertion needs to say why."""
+    rows = [
+        r
+        for r in deployment.journal()
+        if (r.session or "").endswith(f">{venue}") or r.kind == "dispatch.failed"
+    ]
+    return [f"{r.kind} {r.ts} {r.payload[:300]}" for r in rows[-25:]]
 
 
 def _children(deployment: Deployment, cl: str) -> list[tuple[str, str]]:

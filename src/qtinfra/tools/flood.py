@@ -1,10 +1,13 @@
 """`python -m qtinfra.tools.flood`: what one hostile connection costs everyone else.
 
 Starts a whole deployment (three venue processes and the gateway, SQLite in a temp dir),
-logs on the load driver as CLIENT1 and measures its ack latency at 1 order in flight twice:
-once on a quiet gateway, once while other processes flood the client port from
+logs on the load driver as CLIENT1 and measures its ack latency at 1 order in flight in
+three conditions: on a quiet gateway; while other processes flood the client port from
 connections that never log on (bytes without a BeginString, each connection reopened as
-soon as the gateway closes it). Prints both latency distributions and their difference;
+soon as the gateway closes it); and, as the control, while the same processes flood a
+sink process instead (which reads and closes like the gateway), so that what the flood
+costs the machine's two cores by itself is told apart from what the gateway's handling of
+it costs another session (flooded - control). Prints the distributions and differences;
 nothing is asserted (DESIGN.md, "Performance": figures, not timed tests).
 
 The flooders are processes of their own, so their CPU is not taken from the driver's
@@ -53,6 +56,29 @@ def flood(port: int, seconds: float) -> None:
     except KeyboardInterrupt:
         pass
     print(json.dumps({"bytes": sent, "connections": connections}), flush=True)
+
+
+def sink() -> None:
+    """The control's target: a process that accepts connections, reads 72 KiB of each and
+    closes it, as the gateway does with a connection that sends no Logon. Prints its port."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        print(server.getsockname()[1], flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    got = 0
+                    while got < 72 * 1024 and (chunk := conn.recv(65536)):
+                        got += len(chunk)
+
+
+def _sink() -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qtinfra.tools.flood", "--sink"], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
 
 
 def _flooders(port: int, count: int, seconds: float) -> list[subprocess.Popen[str]]:
@@ -116,21 +142,34 @@ def measure(orders: int, flooders: int, rounds: int = 3) -> dict[str, Any]:
             raise RuntimeError(f"the load session could not log on ({driver.logout_text})")
         try:
             driver.run(200, 1, wait_done=False, label="warm-up")
-            quiet: list[int] = []
-            flooded: list[int] = []
+            passes: dict[str, list[int]] = {"quiet": [], "control": [], "flooded": []}
             out["flood"] = {"bytes": 0, "connections": 0}
-            # Quiet and flooded passes alternate, so a drift of the machine's own load
-            # falls on both alike.
-            for _ in range(rounds):
-                quiet += driver.run(orders, 1, wait_done=False, label="quiet").latencies_ns
-                procs = _flooders(deployment.client_port, flooders, 3600)
-                time.sleep(1.0)  # the flood is under way before the first order
-                try:
-                    run = driver.run(orders, 1, wait_done=False, label="flood")
-                    flooded += run.latencies_ns
-                finally:
-                    _stop(procs, out["flood"])
-            out["quiet"], out["flooded"] = _figures(quiet), _figures(flooded)
+            control_sent = {"bytes": 0, "connections": 0}
+            sink_proc, sink_port = _sink()
+            try:
+                # The three conditions alternate, so a drift of the machine's own load falls
+                # on all alike. The control floods the sink instead of the gateway: what the
+                # flooding processes cost the two cores by themselves.
+                for _ in range(rounds):
+                    run = driver.run(orders, 1, wait_done=False, label="quiet")
+                    passes["quiet"] += run.latencies_ns
+                    for condition, port, into in (
+                        ("control", sink_port, control_sent),
+                        ("flooded", deployment.client_port, out["flood"]),
+                    ):
+                        procs = _flooders(port, flooders, 3600)
+                        time.sleep(1.0)  # the flood is under way before the first order
+                        try:
+                            run = driver.run(orders, 1, wait_done=False, label=condition)
+                            passes[condition] += run.latencies_ns
+                        finally:
+                            _stop(procs, into)
+            finally:
+                sink_proc.terminate()
+                sink_proc.wait(10)
+            for condition, latencies in passes.items():
+                out[condition] = _figures(latencies)
+            out["control_flood"] = control_sent
             out["gateway_alive"] = deployment.gateway is not None and (
                 deployment.gateway.poll() is None
             )
@@ -157,21 +196,22 @@ def _journal(deployment: LocalDeployment) -> list[Any]:
 
 
 def format_figures(out: dict[str, Any]) -> str:
-    quiet, flooded = out["quiet"], out["flooded"]
+    quiet, control, flooded = out["quiet"], out["control"], out["flooded"]
     lines = [
         hardware_line(),
         f"{out['orders']} orders per condition ({out['rounds']} alternating passes), 1 in flight, "
         f"{out['client']}; flood: {out['flooders']} "
-        "process(es) sending 64 KiB blocks without a Logon, reconnecting when closed",
+        "process(es) sending 64 KiB blocks without a Logon, reconnecting when closed; "
+        "control: the same flood sent to a sink process instead of the gateway",
         "",
-        "| ack latency | quiet | flooded | difference |",
-        "| --- | --- | --- | --- |",
+        "| ack latency | quiet | control | flooded | flooded - quiet | flooded - control |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for key, name in (("p50_us", "p50"), ("p99_us", "p99"), ("max_us", "max")):
-        diff = flooded[key] - quiet[key]
         lines.append(
-            f"| {name} | {quiet[key] / 1000:.2f} ms | {flooded[key] / 1000:.2f} ms | "
-            f"{diff / 1000:+.2f} ms |"
+            f"| {name} | {quiet[key] / 1000:.2f} ms | {control[key] / 1000:.2f} ms | "
+            f"{flooded[key] / 1000:.2f} ms | {(flooded[key] - quiet[key]) / 1000:+.2f} ms | "
+            f"{(flooded[key] - control[key]) / 1000:+.2f} ms |"
         )
     lines += [
         "",
@@ -190,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flooders", type=int, default=1, help="flooding processes")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--flooder", nargs=2, metavar=("PORT", "SECONDS"), help=argparse.SUPPRESS)
+    parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sink:
+        sink()
+        return 0
     if args.flooder:
         flood(int(args.flooder[0]), float(args.flooder[1]))
         return 0
