@@ -376,6 +376,10 @@ def cmd_reports(args: argparse.Namespace) -> int:
         from qtinfra.reports.rts22_check import run_check
 
         return run_check(config, args.date)
+    if args.reports_action == "feedback":
+        from qtinfra.reports.feedback import run_feedback
+
+        return run_feedback(config, Path(args.file))
     if args.reports_action == "rts24":
         from qtinfra.reports.rts24 import run_rts24
 
@@ -585,7 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
         "daily", help="the day's reports and their signed manifest, as the scheduler runs them"
     )
     daily.add_argument("--date", type=_day, required=True, metavar="YYYY-MM-DD")
-    for p in (r22, check, r24, daily):
+    feedback = reports_sub.add_parser(
+        "feedback",
+        help="read an authority's auth.031 status advice on our RTS 22 files: record it, "
+        "list what to correct",
+    )
+    feedback.add_argument("file", help="the auth.031.001.01 XML file")
+    for p in (r22, check, r24, daily, feedback):
         p.add_argument("--database-url", help="SQLAlchemy URL (default: the configured one)")
         p.set_defaults(func=cmd_reports)
 

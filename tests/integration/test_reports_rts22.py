@@ -1,8 +1,9 @@
 """RTS 22 transaction reports on PostgreSQL: the same journal scenarios as
 tests/unit/test_rts22.py (which runs them on SQLite), on a database of the test's own made by
 the real migrations: a day of two clients on two venues validates and carries the right
-values, a second run reports nothing twice, a correction gives CANC + NEWT, and a
-transaction the schema refuses is held back, leaving neither a file nor a record of it."""
+values, a second run reports nothing twice, a correction gives CANC + NEWT, a transaction
+the schema refuses is held back, leaving neither a file nor a record of it, and one the
+authority's feedback rejected goes out again as NEWT."""
 
 from __future__ import annotations
 
@@ -149,3 +150,21 @@ def test_run_rts22_against_the_configured_postgresql_database(
     assert "rts22-2026-03-02-1.xml" in printed
     assert "3 NEWT, 0 CANC, 0 unchanged" in printed
     assert "validated against" in printed
+
+
+def test_the_authoritys_feedback_on_postgresql(
+    engine: Engine, journal: Journal, tmp_path: Path
+) -> None:
+    from qtinfra.reports.feedback import parse_feedback, record_feedback
+    from tests.unit.test_rts22_feedback import CON_070, advice
+
+    ids = two_clients_two_venues(journal)
+    out = tmp_path / "reports"
+    generate_rts22(make_config(out), engine, DAY)
+    feedback = advice("RTS22-2026-03-02-1", [(ids["acc2"], "RJCT", [CON_070])])
+    assert record_feedback(engine, parse_feedback(feedback), "auth031.xml") == []
+
+    result = generate_rts22(make_config(out), engine, DAY)
+
+    assert result.new == (ids["acc2"],) and result.cancelled == ()
+    assert records_in(parse(result.path)) == [("New", ids["acc2"])]

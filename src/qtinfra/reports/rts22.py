@@ -46,6 +46,7 @@ from qtinfra.config import InstrumentConfig, PersonRecord, QtinfraConfig, VenueC
 from qtinfra.domain.commands import Party
 from qtinfra.domain.identifiers import isin_is_valid
 from qtinfra.errors import QtinfraError
+from qtinfra.reports.feedback import rejected_reports
 from qtinfra.reports.iso20022 import (
     AUTH_016,
     SHIPPED_SCHEMAS,
@@ -825,6 +826,7 @@ class _Reported(NamedTuple):
     trading_day: date
     content_sha256: str
     status: str
+    file_name: str
 
 
 def _latest_reported(conn: Connection, day: date, tx_ids: Sequence[str]) -> dict[str, _Reported]:
@@ -839,7 +841,9 @@ def _latest_reported(conn: Connection, day: date, tx_ids: Sequence[str]) -> dict
     table = Rts22ReportedRow
     for chunk in _chunks(sorted(ids)):
         for row in conn.execute(
-            select(table.tx_id, table.trading_day, table.content_sha256, table.status)
+            select(
+                table.tx_id, table.trading_day, table.content_sha256, table.status, table.file_name
+            )
             .where(table.tx_id.in_(chunk))
             .order_by(table.id)
         ):
@@ -902,12 +906,18 @@ def generate_rts22(
     with engine.connect() as conn:
         prior = _latest_reported(conn, day, [r.tx_id for r in records])
         number = _next_number(conn, folder, day)
+    # A NEWT the authority rejected (reports/feedback.py) is not held there: reported again
+    # as NEWT, never cancelled.
+    rejected = rejected_reports(
+        engine, {(t, last.file_name) for t, last in prior.items() if last.status == NEWT}
+    )
+    not_held = {t for t, _ in rejected}
     new: list[TransactionRecord] = []
     cancels: dict[str, str] = {}  # TxId -> SHA-256 of the record it withdraws
     unchanged: list[str] = []
     for record in records:
         last = prior.get(record.tx_id)
-        if last is None or last.status == CANC:
+        if last is None or last.status == CANC or record.tx_id in not_held:
             new.append(record)
         elif last.content_sha256 == record.sha256:
             unchanged.append(record.tx_id)
@@ -916,7 +926,12 @@ def generate_rts22(
             new.append(record)
     current = {r.tx_id for r in records} | held_ids
     for tx_id, last in prior.items():
-        if tx_id not in current and last.status == NEWT and last.trading_day == day:
+        if (
+            tx_id not in current
+            and last.status == NEWT
+            and last.trading_day == day
+            and tx_id not in not_held
+        ):
             cancels[tx_id] = last.content_sha256
     validated = schemas.describe() if schemas else None
     by_tx = {r.tx_id: r.fill for r in records}

@@ -202,3 +202,26 @@ class Rts22ReportedRow(Base):
         Index("ix_rts22_reported_trading_day", "trading_day"),
         CheckConstraint("status IN ('NEWT', 'CANC')", name="ck_rts22_reported_status"),
     )
+
+
+class Rts22FeedbackRow(Base):
+    """What an authority's feedback file (auth.031 status advice) said of one of our RTS 22
+    files (migration 0008): per TxId (or, tx_id NULL, of the file as a whole) the status
+    (ACPT, ACPD, PDNG, RCVD, RJCT, RJPD, WARN; for a file also PART...), the validation
+    rules cited (JSON list of {"id", "description"}), our file's name, the feedback file's
+    and when it was read. qtinfra only appends."""
+
+    __tablename__ = "rts22_feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tx_id: Mapped[str | None] = mapped_column(String(52), nullable=True)
+    file_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    status: Mapped[str] = mapped_column(String(4), nullable=False)
+    rules: Mapped[str] = mapped_column(Text, nullable=False)
+    feedback_file: Mapped[str] = mapped_column(String(255), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    __table_args__ = (
+        Index("ix_rts22_feedback_tx_id", "tx_id"),
+        Index("ix_rts22_feedback_file_name", "file_name"),
+    )
