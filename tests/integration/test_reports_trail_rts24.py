@@ -257,6 +257,7 @@ def records_of(session: Session) -> list[dict[str, Any]]:
             reveal_config(session.config).account_map(),
             session.config.firm.lei,
             venue_mics={v.name: v.mic for v in session.config.venues},
+            people=reveal_config(session.config).person_map(),
         )
     finally:
         engine.dispose()
@@ -298,10 +299,20 @@ def test_rts24_fields_identify_client_decision_maker_and_capacity(session: Sessi
     accounts = reveal_config(session.config).account_map()  # as the report reads them
     acc1 = next(r for r in records if r["order_id"] == session.filled_id)
     assert (acc1["client_id"], acc1["account"]) == (accounts["ACC1"].lei, "ACC1")
-    assert (acc1["investment_decision_within_firm"], acc1["execution_within_firm"]) == (
-        accounts["ACC1"].decision_maker.id,  # type: ignore[union-attr]
-        accounts["ACC1"].executing_trader.id,  # type: ignore[union-attr]
+    decider = accounts["ACC1"].decision_maker.id  # type: ignore[union-attr]
+    trader = accounts["ACC1"].executing_trader.id  # type: ignore[union-attr]
+    people = reveal_config(session.config).person_map()
+    # Fields 4 and 5 as RTS 22 fields 57 and 59 name them: a person by national id, an
+    # algorithm by its code; the short codes the venues got beside them.
+    assert (acc1["investment_decision_short_code"], acc1["execution_short_code"]) == (
+        decider,
+        trader,
     )
+    assert (acc1["investment_decision_within_firm"], acc1["execution_within_firm"]) == (
+        people[decider].national_id if decider in people else decider,
+        people[trader].national_id if trader in people else trader,
+    )
+    assert decider in people  # the demo's decision maker is one of the firm's people
     assert (
         acc1["trading_capacity"] == "AOTC"
         and acc1["submitting_entity_id"] == session.config.firm.lei

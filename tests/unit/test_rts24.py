@@ -8,7 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from qtinfra.config import QtinfraConfig
+from qtinfra.config import PersonRecord, QtinfraConfig
 from qtinfra.reports.rts24 import (
     COLUMNS,
     FIELDNAMES,
@@ -143,6 +143,32 @@ def test_client_and_firm_identification(day: Day, records: list[dict[str, Any]])
         "2002",
     )
     assert all(r["dea"] == "false" and r["liquidity_provision"] == "false" for r in records)
+
+
+def test_fields_4_and_5_are_the_long_codes_rts22_reports_with_the_short_codes_beside(
+    day: Day,
+) -> None:
+    decider = PersonRecord(
+        code="1001",
+        national_id="GBAB123456C",
+        country="GB",
+        first_names="Ada",
+        surname="Decider",
+        birth_date=date(1980, 1, 2),
+    )
+    got = order_records(
+        day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI, venue_mics=MICS, people={"1001": decider}
+    )
+    c1 = of(got, day.order_ids["C1"])[0]
+    # A person of the firm by national identifier (RTS 22 field 57); an algorithm (2001 is
+    # no person) by its code (field 59).
+    assert (c1["investment_decision_within_firm"], c1["investment_decision_short_code"]) == (
+        "GBAB123456C",
+        "1001",
+    )
+    assert (c1["execution_within_firm"], c1["execution_short_code"]) == ("2001", "2001")
+    child = sent_of(got, day.order_ids["C1"])[0]
+    assert child["investment_decision_within_firm"] == "GBAB123456C"
 
 
 def test_an_order_rejected_before_booking_carries_the_data_of_its_message(

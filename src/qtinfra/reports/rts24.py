@@ -37,10 +37,12 @@ Choices.
   otherwise the MIC the client directed the order to (ExDestination), else XOFF: the
   client order itself rests with the firm, not on a venue (its child orders are on the
   venues' own records, and in the order trail).
-* Investment decision and execution within firm (fields 4, 5): the PartyID the order
-  carried (PartyRole 122 and 12: a short code or an algorithm's code), as a member
-  submits them to a venue under RTS 24 Art. 2; config/people.toml maps short codes to
-  people. Client identification code (field 3): the Account's LEI, or a natural person's
+* Investment decision and execution within firm (fields 4, 5): the long codes RTS 22
+  reports in fields 57 and 59, so the firm's two datasets agree: the PartyID the order
+  carried (PartyRole 122 and 12) resolved in config/people.toml to the person's national
+  identifier, an algorithm's code as it is. The PartyIDs themselves, the short codes the
+  venues got (RTS 24 Art. 2), are in columns of their own. Client identification code
+  (field 3): the Account's LEI, or a natural person's
   national identifier (config/accounts.toml, sealed at rest and revealed for the report
   only).
 * Orders the gateway rejected before booking them have no MiFID II data in the journal: it
@@ -82,7 +84,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from qtinfra.config import QtinfraConfig
+from qtinfra.config import PersonRecord, QtinfraConfig
 from qtinfra.reports.rts22_rules import short_selling_indicator
 from qtinfra.reports.trail import (
     FIX_IN,
@@ -142,9 +144,15 @@ COLUMNS: tuple[Column, ...] = (
            "LEI, or a natural person's national_id"),
     Column("account", None, "Account", "Account (1) of the ExecutionReport"),
     Column("investment_decision_within_firm", 4, "Investment decision within firm",
-           "PartyID of PartyRole 122 on the New/Replaced event"),
+           "PartyID of PartyRole 122 on the New/Replaced event -> people.toml: the person's "
+           "national_id (as RTS 22 field 57), else the algorithm's code"),
+    Column("investment_decision_short_code", None, "Investment decision short code",
+           "PartyID of PartyRole 122 as sent to the venues"),
     Column("execution_within_firm", 5, "Execution within firm",
-           "PartyID of PartyRole 12 on the New/Replaced event"),
+           "PartyID of PartyRole 12 on the New/Replaced event -> people.toml: the person's "
+           "national_id (as RTS 22 field 59), else the algorithm's code"),
+    Column("execution_short_code", None, "Execution short code",
+           "PartyID of PartyRole 12 as sent to the venues"),
     Column("trading_capacity", 7, "Trading capacity",
            "OrderCapacity (528): A AOTC, P DEAL, R MTCH"),
     Column("liquidity_provision", 8, "Liquidity provision activity",
@@ -442,13 +450,14 @@ def order_records(
     firm_lei: str,
     held: list[str] | None = None,
     venue_mics: Mapping[str, str] | None = None,
+    people: Mapping[str, PersonRecord] | None = None,
 ) -> list[Record]:
     """Every order event with TransactTime in [start, end) as an RTS 24 record, in journal
     order, and every transmission of a child order to a venue in the window (venue_mics:
     venue name -> MIC, its segment). Reads the window's ExecutionReports and child orders
     (journal ts index), the history of the orders they belong to (order_id index), the
     venues' fills in the window and the NewOrderSingles of orders rejected before
-    booking."""
+    booking. people (config/people.toml, revealed): the long codes of fields 4 and 5."""
     mics = dict(venue_mics or {})
     sent: set[int] = set()
     if start.tzinfo is None or end.tzinfo is None:
@@ -525,7 +534,23 @@ def order_records(
             if held is None:
                 raise
             held.append(f"journal row {e.seq} ({ev.get('cl_ord_id')}): {type(exc).__name__}: {exc}")
+    for record in records:
+        _within_firm(record, people or {})
     return records
+
+
+def _within_firm(record: Record, people: Mapping[str, PersonRecord]) -> None:
+    """Fields 4 and 5 as the long codes RTS 22 reports (fields 57 and 59): a person of the
+    firm by national identifier, an algorithm by its code; the short codes the venues got
+    stay beside them."""
+    for field_name, short_name in (
+        ("investment_decision_within_firm", "investment_decision_short_code"),
+        ("execution_within_firm", "execution_short_code"),
+    ):
+        short = record[field_name]
+        person = people.get(short) if short is not None else None
+        record[short_name] = short
+        record[field_name] = person.national_id if person is not None else short
 
 
 def _seq(item: tuple[JournalEntry, dict[str, Any]]) -> int:
@@ -650,7 +675,8 @@ def run_rts24(
         return 2
     try:
         # Personal data is sealed at rest; it is revealed here, for the report only.
-        accounts = reveal_config(config).account_map()
+        revealed = reveal_config(config)
+        accounts, people = revealed.account_map(), revealed.person_map()
     except PersonalDataError as exc:
         print(f"qtinfra: cannot read the clients' identifiers: {exc}", file=sys.stderr)
         return 2
@@ -658,7 +684,7 @@ def run_rts24(
     try:
         held: list[str] = []
         mics = {v.name: v.mic for v in config.venues}
-        records = order_records(engine, start, end, accounts, config.firm.lei, held, mics)
+        records = order_records(engine, start, end, accounts, config.firm.lei, held, mics, people)
     except SQLAlchemyError as exc:
         url = make_url(config.database_url).render_as_string(hide_password=True)
         print(f"qtinfra: cannot read the journal at {url}: {exc}", file=sys.stderr)
