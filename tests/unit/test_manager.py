@@ -1075,6 +1075,15 @@ def test_reconciliation_books_fills_the_resend_did_not_bring() -> None:
         D("190.02"),
     )
     assert len(out.executions) == 1
+    # Journaled as booked by reconciliation (RTS 22 holds it: not one of the venue's
+    # executions); a fill the venue reported is not.
+    assert er.reconciled and er.venue_trade_id is None
+
+
+def test_a_fill_the_venue_reported_is_not_marked_reconciled() -> None:
+    m = make_manager()
+    _, [child] = placed(m)
+    assert not one_report(fill(m, child.child_id, "20", "190.00")).reconciled
 
 
 def test_reconciliation_that_agrees_changes_nothing_for_the_client() -> None:

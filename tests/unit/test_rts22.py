@@ -594,6 +594,21 @@ def test_schema_errors_in_attributes_and_parties_name_their_fields(
     assert result.path is None and reported_rows(engine) == []  # nothing left to file
 
 
+def test_a_fill_booked_by_reconciliation_is_held_until_the_venues_executions_are_booked(
+    engine: Engine, journal: Journal, out: Path
+) -> None:
+    journal.new_order("O1", "ACC1")
+    reported = journal.fill("O1", "10", "190")
+    averaged = journal.fill("O1", "30", "190.0333", venue_trade_id=None, reconciled=True)
+
+    result = generate_rts22(make_config(out, schema_dir=None), engine, DAY)
+
+    assert result.new == (reported.exec_id,)
+    [held] = result.held
+    assert (held.tx_id, held.rule) == (averaged.exec_id, "RECON")
+    assert held.field.startswith("3 ") and "booked by reconciliation" in held.message
+
+
 def test_missing_price_holds_the_transaction_naming_its_field(
     engine: Engine, journal: Journal, out: Path
 ) -> None:

@@ -68,6 +68,11 @@ class ExecutionReport:
     venue_transact_time: datetime | None = None
     child_id: str | None = None
     venue_exec_id: str | None = None
+    reconciled: bool = False
+    """A fill booked by reconciliation after a reconnection: the quantity the venue's
+    OrderStatus (CumQty/AvgPx) showed that no execution report brought, at the price that
+    makes the child's value match; not one of the venue's executions (no trade id, no
+    execution time of its own)."""
 
     @property
     def event_of(self) -> str | None:

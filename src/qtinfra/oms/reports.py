@@ -108,6 +108,7 @@ def execution_report(
         venue_transact_time=venue_fill.transact_time if venue_fill else None,
         child_id=(venue_fill.orig_child_id or venue_fill.child_id) if venue_fill else None,
         venue_exec_id=venue_fill.exec_id if venue_fill else None,
+        reconciled=venue_fill is not None and venue_fill.exec_type is ExecType.ORDER_STATUS,
     )
 
 

@@ -252,6 +252,9 @@ class ClientFill:
     """The venue's transaction identification code (TrdMatchID 880 of its fill)."""
     venue_time: datetime | None = None
     """The venue's TransactTime of the execution (None: a journal from before it was kept)."""
+    reconciled: bool = False
+    """Booked by reconciliation from the venue's OrderStatus, not from one of its
+    executions (events.ExecutionReport.reconciled)."""
 
     @property
     def client_buys(self) -> bool:
@@ -409,6 +412,7 @@ def read_fills(engine: Engine, day: date) -> list[ClientFill]:
                 order_capacity=data.get("order_capacity"),
                 venue_trade_id=event.get("venue_trade_id"),
                 venue_time=_utc_or_none(event.get("venue_transact_time")),
+                reconciled=bool(event.get("reconciled")),
             )
         )
     return fills
@@ -591,7 +595,16 @@ class _Builder:
         elif fill.mic:
             sub(tx, "TradVn", fill.mic)  # the segment MIC, as the venue sent it
             sub(tx, "CtryOfBrnch", self.firm_country)  # the branch whose membership was used
-            if fill.venue_trade_id:
+            if fill.reconciled:
+                problem(
+                    3,
+                    "booked by reconciliation after a reconnection (the venue's OrderStatus "
+                    "showed quantity no execution report brought, booked at its average "
+                    "price): each of the venue's executions must be reported with its own "
+                    "price, time and TrdMatchID; obtain them from the venue and book them",
+                    "RECON",
+                )
+            elif fill.venue_trade_id:
                 sub(tx, "TradPlcMtchgId", fill.venue_trade_id)
             else:
                 problem(

@@ -30,6 +30,15 @@ _RULES = (
         "code (TrdMatchID 880 of the venue's fill)",
     ),
     Rule(
+        "RECON",
+        "3, 28, 33",
+        "RTS 22 Art. 1 and Annex I fields 3, 28, 33; ESMA/2016/1452 (one report per "
+        "execution): each execution is reported with its own price and time",
+        "a fill the gateway booked by reconciliation from a venue's OrderStatus (its CumQty "
+        "and AvgPx after a reconnection) is not one of the venue's executions: it is held "
+        "until those executions are booked",
+    ),
+    Rule(
         "CCP",
         "7, 16",
         "ESMA/2016/1452 (Guidelines on transaction reporting), trading venue transactions "
