@@ -261,12 +261,16 @@ class ReportsConfig(_Frozen):
     (UTC, after the last close).
     nca: the competent authority RTS 22 files are addressed to (AppHdr To), by its ISO 3166
     country code as ESMA's reporting instructions use it; unset: the firm's country.
+    gleif_extract: an offline GLEIF golden copy (CSV), whole or cut down to the firm's
+    counterparties: every LEI of a record is checked against it (rule GLEIF); unset: only
+    the LEIs' check digits are checked.
     """
 
     schema_dir: Path | None = None
     out_dir: Path | None = None
     daily_utc: time = time(22, 30)
     nca: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,35}$")
+    gleif_extract: Path | None = None
 
 
 class FirmConfig(_Frozen):

@@ -40,7 +40,17 @@ def held_rules(result: object) -> set[tuple[str | None, str | None]]:
 
 
 def test_every_rule_names_its_fields_and_source() -> None:
-    assert set(RULES) == {"TVTIC", "RECON", "CCP", "VENUE", "DECISION", "SHORT", "HOURS", "NATID"}
+    assert set(RULES) == {
+        "TVTIC",
+        "RECON",
+        "GLEIF",
+        "CCP",
+        "VENUE",
+        "DECISION",
+        "SHORT",
+        "HOURS",
+        "NATID",
+    }
     for rule in RULES.values():
         assert rule.fields and rule.source and rule.text
 

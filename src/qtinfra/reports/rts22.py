@@ -47,6 +47,7 @@ from qtinfra.domain.commands import Party
 from qtinfra.domain.identifiers import isin_is_valid
 from qtinfra.errors import QtinfraError
 from qtinfra.reports.feedback import rejected_reports
+from qtinfra.reports.gleif import LeiRecord, lei_problem, load_extract
 from qtinfra.reports.iso20022 import (
     AUTH_016,
     SHIPPED_SCHEMAS,
@@ -464,6 +465,8 @@ class _Builder:
     """By segment MIC and by operating MIC."""
     calendars: dict[str, TradingCalendar] = field(default_factory=dict)
     """By name."""
+    gleif: dict[str, LeiRecord] | None = None
+    """The GLEIF extract's records of the configured LEIs (None: no extract configured)."""
 
     @property
     def firm_lei(self) -> str:
@@ -647,6 +650,13 @@ class _Builder:
         if indicator is not None:
             sub(attributes, "ShrtSellgInd", indicator)
         sub(attributes, "SctiesFincgTxInd", "false")  # not a securities financing transaction
+        if self.gleif is not None:
+            trading_day = (fill.venue_time or fill.transact_time).astimezone(UTC).date()
+            for path, number in _LEI_FIELDS:
+                for lei in new.iterfind(path, namespaces={"a": AUTH_016}):
+                    wrong = lei_problem(lei.text or "", number, trading_day, self.gleif)
+                    if wrong is not None:
+                        problem(number, wrong, "GLEIF")
         return new
 
     def _client(
@@ -770,9 +780,32 @@ def build_records(
         problems,
         venues,
         {c.name: c.to_domain() for c in config.calendars},
+        _gleif(config),
     )
     records = builder.records(fills)
     return _without(records, {p.tx_id for p in problems if p.tx_id}), problems
+
+
+_LEI_FIELDS = (
+    ("a:ExctgPty", 4),
+    ("a:SubmitgPty", 6),
+    ("a:Buyr/a:AcctOwnr/a:Id/a:LEI", 7),
+    ("a:Buyr/a:DcsnMakr/a:LEI", 12),
+    ("a:Sellr/a:AcctOwnr/a:Id/a:LEI", 16),
+    ("a:Sellr/a:DcsnMakr/a:LEI", 21),
+)
+"""Where a New record holds an LEI, and its RTS 22 field."""
+
+
+def _gleif(config: QtinfraConfig) -> dict[str, LeiRecord] | None:
+    """The configured GLEIF extract's records of every LEI the configuration names."""
+    if config.reports.gleif_extract is None:
+        return None
+    wanted = {config.firm.lei}
+    wanted |= {a.lei for a in config.accounts if a.lei}
+    wanted |= {a.decision_maker_lei for a in config.accounts if a.decision_maker_lei}
+    wanted |= {v.ccp for v in config.venues if v.ccp and v.ccp != "none"}
+    return load_extract(config.path(config.reports.gleif_extract), wanted)
 
 
 def _without(records: list[TransactionRecord], tx_ids: set[str]) -> list[TransactionRecord]:

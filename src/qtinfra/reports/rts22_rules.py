@@ -39,6 +39,15 @@ _RULES = (
         "until those executions are booked",
     ),
     Rule(
+        "GLEIF",
+        "4, 6, 7, 12, 16, 21",
+        "ESMA's MiFIR transaction reporting validation rules (LEI checks against GLEIF); "
+        "RTS 22 Art. 13",
+        "with [reports] gleif_extract set, every LEI is in GLEIF, registered by the trading "
+        "day, with status ISSUED, PENDING_TRANSFER or PENDING_ARCHIVAL (the executing and "
+        "submitting entity, fields 4 and 6) or also LAPSED (buyer, seller, decision maker)",
+    ),
+    Rule(
         "CCP",
         "7, 16",
         "ESMA/2016/1452 (Guidelines on transaction reporting), trading venue transactions "
