@@ -672,13 +672,23 @@ def test_credit_limit_counts_open_orders(desk2: Trader) -> None:
 def test_mifid_order_data_missing_then_from_parties_and_order_capacity_in_the_message(
     desk3: Trader, deployment: Deployment
 ) -> None:
-    # ACC3 has no defaults: an order without Parties (453) lacks its decision maker.
+    # ACC3 has no defaults and decides itself: an order without Parties (453) needs no
+    # decision maker of the firm, but lacks its executing trader; dealt on own account
+    # (OrderCapacity P) the firm decides, and must name who.
     msg = desk3.rejected(desk3.order("AAPL", "1", 10, "185"))
     assert msg[58] == (
-        "MiFID II order data: investment decision maker missing: send Parties (453) with "
-        "PartyRole (452) 122, or set a default for account ACC3"
+        "MiFID II order data: executing trader or algorithm missing: send Parties (453) with "
+        "PartyRole (452) 12, or set a default for account ACC3"
     )
     assert msg[103] == "99", msg
+    own_account = desk3.order_with_parties(
+        "AAPL", "1", 10, "185", parties=[("ALGO-9", "P", 12, 22)], order_capacity="P"
+    )
+    assert desk3.rejected(own_account)[58] == (
+        "MiFID II order data: investment decision maker missing: the firm decides for "
+        "account ACC3 (OrderCapacity P); send Parties (453) with PartyRole (452) 122, or set "
+        "a default for it"
+    )
     decision = ("DM-7", "P", 122, 24)
     executing = ("ALGO-9", "P", 12, 22)
     bad_qualifier = desk3.order_with_parties(

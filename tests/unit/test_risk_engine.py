@@ -71,6 +71,7 @@ def record(
     decision_maker: PartyDefault | None = DECISION_DEFAULT,
     executing_trader: PartyDefault | None = TRADER_DEFAULT,
     order_capacity: Any = "A",
+    decides: Any = "client",
 ) -> AccountRecord:
     """A client's static data (a natural person, so no LEI is needed)."""
     return AccountRecord(
@@ -80,6 +81,7 @@ def record(
         decision_maker=decision_maker,
         executing_trader=executing_trader,
         order_capacity=order_capacity,
+        decides=decides,
     )
 
 
@@ -899,9 +901,10 @@ def test_order_for_an_unknown_account_is_refused() -> None:
     ("missing", "text"),
     [
         (
-            {"decision_maker": None},
-            "MiFID II order data: investment decision maker missing: send Parties (453) with "
-            "PartyRole (452) 122, or set a default for account ACC1",
+            {"decision_maker": None, "decides": "firm"},
+            "MiFID II order data: investment decision maker missing: the firm decides for "
+            "account ACC1 (discretionary mandate); send Parties (453) with PartyRole (452) "
+            "122, or set a default for it",
         ),
         (
             {"executing_trader": None},
@@ -914,7 +917,7 @@ def test_order_for_an_unknown_account_is_refused() -> None:
             "R, or set a default for account ACC1",
         ),
     ],
-    ids=["decision_maker", "executing_trader", "order_capacity"],
+    ids=["decision_maker_under_a_mandate", "executing_trader", "order_capacity"],
 )
 def test_missing_order_data_without_a_default_is_refused(
     missing: dict[str, Any], text: str
@@ -922,6 +925,31 @@ def test_missing_order_data_without_a_default_is_refused(
     eng = engine(accounts={"ACC1": record(**missing)})
     r = refused(check(eng, terms()), Check.ORDER_DATA, OrdRejReason.OTHER)
     assert r.text == text
+
+
+@pytest.mark.parametrize(
+    ("decides", "capacity", "refused"),
+    [
+        ("firm", "A", "discretionary mandate"),
+        ("client", "P", "OrderCapacity P"),  # dealing on own account: the firm decides
+        ("client", "A", None),  # the client decides: no one of the firm is named
+        ("client", "R", None),
+        ("third_party", "A", None),  # its manager decides (RTS 22 field 12)
+    ],
+)
+def test_an_order_without_a_decision_maker_is_refused_only_when_the_firm_decides(
+    decides: str, capacity: str, refused: str | None
+) -> None:
+    decision = check(_mandate_engine(decides), terms(order_capacity=capacity))
+    if refused is None:
+        assert passes(decision).order_data.decision_maker is None
+    else:
+        r = _refused_order_data(decision)
+        assert f"the firm decides for account ACC1 ({refused})" in r.text
+
+
+def _refused_order_data(decision: object) -> RiskRejection:
+    return refused(decision, Check.ORDER_DATA, OrdRejReason.OTHER)  # type: ignore[arg-type]
 
 
 def test_missing_order_data_sent_in_the_message_passes_without_defaults() -> None:

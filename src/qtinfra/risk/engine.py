@@ -80,7 +80,8 @@ class RiskRejection:
 class OrderData:
     """The MiFID II data an order carries: from the message, else the client's defaults."""
 
-    decision_maker: Party
+    decision_maker: Party | None
+    """None when the client (or its third party) decides and the order names no one."""
     executing_trader: Party
     order_capacity: str
 
@@ -479,12 +480,6 @@ class RiskEngine:
                     )
                 found[party.role] = party
         decision = found.get(DECISION_MAKER) or _party(record.decision_maker, DECISION_MAKER)
-        if decision is None:
-            return refuse(
-                OrdRejReason.OTHER,
-                "investment decision maker missing: send Parties (453) with PartyRole (452) "
-                f"122, or set a default for account {record.account}",
-            )
         trader = found.get(EXECUTING_TRADER) or _party(record.executing_trader, EXECUTING_TRADER)
         if trader is None:
             return refuse(
@@ -499,9 +494,21 @@ class RiskEngine:
                 "trading capacity missing: send OrderCapacity (528) A, P or R, or set a "
                 f"default for account {record.account}",
             )
-        contradiction = self._decision_contradiction(record, decision, capacity)
-        if contradiction is not None:
-            return refuse(OrdRejReason.OTHER, contradiction)
+        if decision is None and (capacity == "P" or record.decides == "firm"):
+            # The firm decides (own account, or a discretionary mandate): it names who. A
+            # client deciding itself, or its third party, is named by no one here (RTS 22
+            # fields 12 and 57 follow from the account).
+            return refuse(
+                OrdRejReason.OTHER,
+                "investment decision maker missing: the firm decides for account "
+                f"{record.account} ("
+                + ("OrderCapacity P" if capacity == "P" else "discretionary mandate")
+                + "); send Parties (453) with PartyRole (452) 122, or set a default for it",
+            )
+        if decision is not None:
+            contradiction = self._decision_contradiction(record, decision, capacity)
+            if contradiction is not None:
+                return refuse(OrdRejReason.OTHER, contradiction)
         return OrderData(decision, trader, capacity)
 
     def _decision_contradiction(
