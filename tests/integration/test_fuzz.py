@@ -176,6 +176,8 @@ def exchange_data(session: Session, pair: tuple[int, int], length: str, data: by
         msg = client.receive(deadline - time.monotonic())
         assert msg is not None, f"the gateway closed the session after {frame!r}"
         if msg[35] == "2":  # the garbled one was ignored: fill the gap it left
+            # A data field whose length is right is never garbled.
+            assert length != str(len(data)), f"a well-formed data field was refused: {frame!r}"
             gap_fill = client.frame(
                 "4",
                 [(123, "Y"), (36, str(client.seq - 1))],  # up to the TestRequest, queued

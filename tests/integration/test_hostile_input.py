@@ -393,14 +393,20 @@ def discarded_or_event(deployment: Deployment, needle: bytes) -> list[bytes]:
 # -- a logged-on session that floods bytes that are no FIX message is logged out --------------
 
 
+@pytest.mark.parametrize(
+    "start",
+    [b"", b"8=\x0110=\x01"],  # a BeginString and a CheckSum, then never a frame
+    ids=["no-begin-string", "begin-string-then-garbage"],
+)
 def test_a_logged_on_session_flooding_bytes_that_are_no_message_is_logged_out(
-    raw: RawFixClient, deployment: Deployment
+    raw: RawFixClient, deployment: Deployment, start: bytes
 ) -> None:
     raw.logon()
     before = max((r.seq for r in deployment.journal("fix.event")), default=0)
     with contextlib.suppress(OSError):  # the gateway may close while we still send
+        raw.sock.sendall(start)
         for _ in range(20):
-            raw.sock.sendall(b"A" * 65536)  # 1.25 MiB, never a BeginString
+            raw.sock.sendall(b"A" * 65536)  # 1.25 MiB, never a message
     logout = raw.expect("5")
     assert "more than 1048576 bytes that are not part of a FIX message" in logout[58]
     assert raw.closed()

@@ -123,6 +123,18 @@ def test_mask_password_leaves_messages_without_a_password_alone() -> None:
     assert mask_password(raw) == raw
 
 
+def test_mask_password_hides_a_secret_run_into_its_tag_without_an_equal_sign() -> None:
+    # 554secret is no field, but it is the password: QuickFIX quotes it in an event.
+    masked = mask_password("35=A\x01554s3cret!\x0110=1\x01")
+    assert "s3cret" not in masked and "\x01554*****\x01" in masked
+    event = mask_password("Invalid message: Field tag is invalid: 554s3cret!\x0110")
+    assert "s3cret" not in event
+    # Tags that only begin with the digits of a secret tag, and numbers in event texts,
+    # are left alone.
+    assert mask_password("35=A\x015540=keep\x01") == "35=A\x015540=keep\x01"
+    assert mask_password("dropped: 553 bytes") == "dropped: 553 bytes"
+
+
 def test_mask_password_does_not_touch_tags_ending_in_554() -> None:
     raw = "8=FIX.4.4\x0135=A\x011554=keep\x0110=1\x01"
     assert mask_password(raw) == raw

@@ -1008,6 +1008,45 @@ def test_one_event_that_cannot_be_encoded_does_not_stop_the_others() -> None:
     )
 
 
+def test_a_report_that_cannot_be_sent_is_stood_in_for_by_the_orders_status() -> None:
+    from qtinfra.fix.dispatch import Dispatcher
+
+    class Registry:
+        def session_id(self, key: str) -> str:
+            return key
+
+    def fault(event: object) -> None:
+        raise RuntimeError("an encoding bug")
+
+    sent: list[dict[int, str]] = []
+    failed: list[str] = []
+    dispatcher = Dispatcher(
+        Registry(),  # type: ignore[arg-type]
+        {},
+        on_failed=lambda session, text: failed.append(text),
+        fault=fault,
+    )
+    dispatcher._send = lambda msg, session: sent.append(tags(msg))  # type: ignore[method-assign]
+    fill = report(exec_id="QTE9", last_qty=D("30"), last_px=D("190"), last_mkt="CEUX")
+    duplicate = report(  # a refused duplicate ClOrdID: it names another order
+        exec_id="QTE10", exec_type=ExecType.REJECTED, ord_status=OrdStatus.NEW, cl_ord_id="DUP"
+    )
+    dispatcher.dispatch([fill, duplicate])
+
+    [stand_in] = sent
+    assert (stand_in[150], stand_in[39], stand_in[17], stand_in[14], stand_in[151]) == (
+        "I",
+        "1",
+        "QTE9S",
+        "30",
+        "70",
+    )
+    assert 32 not in stand_in and 31 not in stand_in and 790 not in stand_in
+    assert "ExecutionReport QTE9 (ExecType F) could not be sent" in stand_in[58]
+    assert "the client was sent the order's status (150=I) instead" in failed[0]
+    assert "instead" not in failed[1]  # no stand-in for the duplicate's refusal
+
+
 def test_a_child_order_carries_the_mifid_order_data_as_a_parties_group() -> None:
     from qtinfra.domain.events import ChildOrderSent
 

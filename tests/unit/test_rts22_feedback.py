@@ -127,6 +127,27 @@ def test_a_whole_file_rejected_leaves_none_of_its_transactions_held(
     assert sorted(result.new) == sorted(ids.values())
 
 
+def test_a_rejected_correction_goes_again_as_canc_and_newt_against_what_is_held(
+    engine: Engine, journal: Journal, out: Path
+) -> None:
+    ids = two_clients_two_venues(journal)
+    generate_rts22(make_config(out), engine, DAY)
+    corrected = make_config(out, acc1_lei=ACC1_LEI_CORRECTED)
+    second = generate_rts22(corrected, engine, DAY)  # CANC + NEWT of ACC1's two fills
+    assert second.path is not None and len(second.cancelled) == 2
+    rejected = advice("RTS22-2026-03-02-2", [], "RJCT", [("FIL-104", "not valid")], False)
+    record_feedback(engine, parse_feedback(rejected), "feedback-2.xml")
+
+    third = generate_rts22(corrected, engine, DAY)
+
+    # The authority still holds the first file's records: they are cancelled and reported
+    # anew again (a bare NEWT would be a duplicate there).
+    acc1 = (ids["acc1_ceux"], ids["acc1_trqx"])
+    assert third.path is not None
+    assert third.cancelled == tuple(sorted(acc1)) and third.new == acc1
+    assert third.unchanged == (ids["acc2"],)
+
+
 def test_feedback_about_what_we_never_sent_is_refused_or_named(
     engine: Engine, journal: Journal, out: Path
 ) -> None:

@@ -71,7 +71,8 @@ class Dispatcher:
     def _failed(self, event: Event, exc: Exception) -> None:
         session = getattr(event, "session", None) or getattr(event, "venue", None) or ""
         text = f"{type(event).__name__} not sent: {type(exc).__name__}: {exc}; {event!r}"
-        if isinstance(event, ExecutionReport):
+        if isinstance(event, ExecutionReport) and event.event_of is not None:
+            # (A refused duplicate ClOrdID names another order: no status stands in for it.)
             text += self._status_instead(event)
         try:
             log.error("dispatch_failed", session=session, failed=repr(event), error=str(exc))

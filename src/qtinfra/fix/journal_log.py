@@ -26,8 +26,10 @@ SECRET_TAGS = (553, 554, 925)  # Username, Password, NewPassword
 
 def secret_pattern(tags: tuple[int, ...] = SECRET_TAGS) -> re.Pattern[str]:
     """Matches every occurrence of every secret tag's value (wherever it stands), the tag
-    written with leading zeros too (QuickFIX reads 0554 as 554)."""
-    return re.compile("((?:^|\x01)0*(?:" + "|".join(str(t) for t in tags) + ")=)[^\x01]*")
+    written with leading zeros too (QuickFIX reads 0554 as 554), and a secret tag run into
+    its value without the '=' (554secret: QuickFIX quotes it in "Field tag is invalid")."""
+    tags_re = "|".join(str(t) for t in tags)
+    return re.compile(f"((?:^|\x01|tag is invalid: )0*(?:{tags_re})(?![0-9])=?)[^\x01]*")
 
 
 _SECRETS = secret_pattern()
@@ -36,6 +38,7 @@ _REFUSED_CONNECTIONS = ("Session not found", "Session already connected")
 # validation with a Logout, and closes a garbled one): the reason, then these.
 _REJECTED = re.compile(r"Message \d+ Rejected: (?P<reason>.*?)(?::(?P<tag>\d+))?")
 _GARBLED_LOGON = "Logon message is not valid"
+_LOGON = "\x0135=A\x01"
 _INVALID = "Invalid message: "
 _DISCARDED = "Discarded "
 MASK = "\\1*****"
@@ -63,6 +66,8 @@ class JournalLog(fix.Log):  # type: ignore[misc]
         self.registry = registry
         self.secrets = secrets
         self._last_event = ""
+        self._last_in_logon = False
+        """The last message this session received was a Logon (35=A)."""
 
     def clear(self) -> None:
         pass
@@ -74,6 +79,7 @@ class JournalLog(fix.Log):  # type: ignore[misc]
         try:
             raw = self.secrets.sub(MASK, raw)
             ts = utc_now()
+            self._last_in_logon = _LOGON in raw
             self.writer.record_message("fix.in", self.key or "", raw, ts)
             if self.key is not None:
                 self.registry.received_key(self.key, ts)
@@ -102,7 +108,12 @@ class JournalLog(fix.Log):  # type: ignore[misc]
                 if count.isdigit():
                     FIX_DISCARDED_BYTES.labels(self.key or "").inc(int(count))
                 log.warning("fix_bytes_discarded", session=self.key, bytes=count)
-            elif self.key is not None and not self.registry.is_logged_on(self.key):
+            elif (
+                self.key is not None
+                and self._last_in_logon
+                and self.registry.kind_of(self.key) == "client"
+                and not self.registry.is_logged_on(self.key)
+            ):
                 self._refused_by_quickfix(text)
             elif self.key is None and text.startswith(_REFUSED_CONNECTIONS):
                 # A Logon for a CompID no session is configured for, or for a session already
@@ -115,9 +126,10 @@ class JournalLog(fix.Log):  # type: ignore[misc]
             log.exception("journal_log_failed")
 
     def _refused_by_quickfix(self, text: str) -> None:
-        """A Logon QuickFIX refused before the application saw it (a tag repeated, a field
-        of the wrong format, a data field whose length does not fit): journaled as
-        `logon.refused` with the reason its Logout gave, like the application's refusals."""
+        """A client's Logon (the last message it sent) that QuickFIX refused before the
+        application saw it (a tag repeated, a field of the wrong format, a data field whose
+        length does not fit): journaled as `logon.refused` with the reason its Logout gave,
+        like the application's refusals."""
         assert self.key is not None
         rejected = _REJECTED.fullmatch(text)
         if rejected is not None:

@@ -72,6 +72,11 @@ class SessionRegistry:
         SESSION_LOGGED_ON.labels(key, entry.kind).set(1 if up else 0)
         return key, True
 
+    def kind_of(self, key: str) -> str | None:
+        """client or venue (None: no such session)."""
+        entry = self._entries.get(key)
+        return entry.kind if entry is not None else None
+
     def is_logged_on(self, key: str) -> bool:
         entry = self._entries.get(key)
         return bool(entry and entry.logged_on)

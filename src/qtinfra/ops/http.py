@@ -110,7 +110,10 @@ class OpsServer:
                     if not 0 <= length <= MAX_BODY:
                         raise ValueError(f"Content-Length must be 0 to {MAX_BODY} bytes")
                     data = self.rfile.read(length)
-                    self._read()
+                    if len(data) != length or not self._read():
+                        # Cut (its deadline, or evicted) or ended early: never acted on.
+                        self.close_connection = True
+                        return
                     body = json.loads(data or b"{}")
                     if not isinstance(body, dict):
                         raise ValueError("the request body must be a JSON object")
@@ -130,10 +133,10 @@ class OpsServer:
                     return
                 self._answer(*_json(200, result))
 
-            def _read(self) -> None:
+            def _read(self) -> bool:
                 server = self.server
                 assert isinstance(server, _BoundedServer)
-                server.request_read(self.connection)
+                return server.request_read(self.connection)
 
             def _answer(self, status: int, ctype: str, body: bytes) -> None:
                 self._read()
@@ -179,15 +182,19 @@ class _BoundedServer(ThreadingHTTPServer):
         self._held = 0
         # Connections whose request is not read yet, by the monotonic time they came.
         self._reading: dict[Any, float] = {}
+        # Connections cut whose handler thread has not finished yet.
+        self._cut_requests: set[Any] = set()
         self._closed = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, name="ops-http-deadline", daemon=True)
         self._watchdog.start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._lock:
-            if self._held >= MAX_CONNECTIONS and self._reading:
-                oldest = min(self._reading, key=self._reading.__getitem__)
-                self._cut(oldest, "evicted")
+            if self._held >= MAX_CONNECTIONS and (self._reading or self._cut_requests):
+                # Take the slot of the oldest unfinished request (or of one cut already,
+                # whose thread is finishing).
+                if self._reading:
+                    self._cut(min(self._reading, key=self._reading.__getitem__), "evicted")
                 self._lock.wait_for(lambda: self._held < MAX_CONNECTIONS, timeout=1.0)
             if self._held >= MAX_CONNECTIONS:
                 log.warning(
@@ -209,21 +216,25 @@ class _BoundedServer(ThreadingHTTPServer):
         finally:
             self._release(request)
 
-    def request_read(self, request: Any) -> None:
-        """The handler has the whole request: it is served, never cut."""
+    def request_read(self, request: Any) -> bool:
+        """The handler has the whole request: from now on it is served, never cut. False
+        when it was cut already (the handler then drops it)."""
         with self._lock:
             self._reading.pop(request, None)
+            return request not in self._cut_requests
 
     def _release(self, request: Any) -> None:
         with self._lock:
             self._held -= 1
             self._reading.pop(request, None)
+            self._cut_requests.discard(request)
             self._lock.notify_all()
 
     def _cut(self, request: Any, why: str) -> None:
         """Ends a connection still reading its request (its handler thread sees the end of
         the stream and finishes). Called with the lock held."""
         self._reading.pop(request, None)
+        self._cut_requests.add(request)
         with contextlib.suppress(OSError):
             peer = request.getpeername()[0]
             log.warning("ops_connection_cut", peer=str(peer), reason=why)

@@ -875,15 +875,19 @@ class _Reported(NamedTuple):
     file_name: str
 
 
-def _latest_reported(conn: Connection, day: date, tx_ids: Sequence[str]) -> dict[str, _Reported]:
-    """The latest row of every TxId reported for day or among tx_ids."""
+def _latest_reported(
+    engine: Engine, conn: Connection, day: date, tx_ids: Sequence[str]
+) -> dict[str, _Reported]:
+    """What the authority holds of every TxId reported for day or among tx_ids: its latest
+    row in a file the authority did not reject (reports/feedback.py). A TxId whose every
+    row was rejected is absent: the authority holds nothing of it."""
     ids = set(tx_ids)
     ids |= set(
         conn.execute(
             select(Rts22ReportedRow.tx_id).where(Rts22ReportedRow.trading_day == day)
         ).scalars()
     )
-    latest: dict[str, _Reported] = {}
+    rows: dict[str, list[_Reported]] = defaultdict(list)
     table = Rts22ReportedRow
     for chunk in _chunks(sorted(ids)):
         for row in conn.execute(
@@ -893,7 +897,13 @@ def _latest_reported(conn: Connection, day: date, tx_ids: Sequence[str]) -> dict
             .where(table.tx_id.in_(chunk))
             .order_by(table.id)
         ):
-            latest[row.tx_id] = _Reported(*row)
+            rows[row.tx_id].append(_Reported(*row))
+    rejected = rejected_reports(engine, {(t, r.file_name) for t, rs in rows.items() for r in rs})
+    latest: dict[str, _Reported] = {}
+    for tx_id, reported in rows.items():
+        held = [r for r in reported if (tx_id, r.file_name) not in rejected]
+        if held:
+            latest[tx_id] = held[-1]
     return latest
 
 
@@ -950,20 +960,17 @@ def generate_rts22(
     records, held = build_records(config, read_fills(engine, day))
     held_ids = {p.tx_id for p in held if p.tx_id}
     with engine.connect() as conn:
-        prior = _latest_reported(conn, day, [r.tx_id for r in records])
+        # What the authority holds: a file it rejected (reports/feedback.py) counts for
+        # nothing, so a rejected NEWT goes again as NEWT, and a rejected correction (CANC +
+        # NEWT) goes again as CANC + NEWT against the record it still holds.
+        prior = _latest_reported(engine, conn, day, [r.tx_id for r in records])
         number = _next_number(conn, folder, day)
-    # A NEWT the authority rejected (reports/feedback.py) is not held there: reported again
-    # as NEWT, never cancelled.
-    rejected = rejected_reports(
-        engine, {(t, last.file_name) for t, last in prior.items() if last.status == NEWT}
-    )
-    not_held = {t for t, _ in rejected}
     new: list[TransactionRecord] = []
     cancels: dict[str, str] = {}  # TxId -> SHA-256 of the record it withdraws
     unchanged: list[str] = []
     for record in records:
         last = prior.get(record.tx_id)
-        if last is None or last.status == CANC or record.tx_id in not_held:
+        if last is None or last.status == CANC:
             new.append(record)
         elif last.content_sha256 == record.sha256:
             unchanged.append(record.tx_id)
@@ -972,12 +979,7 @@ def generate_rts22(
             new.append(record)
     current = {r.tx_id for r in records} | held_ids
     for tx_id, last in prior.items():
-        if (
-            tx_id not in current
-            and last.status == NEWT
-            and last.trading_day == day
-            and tx_id not in not_held
-        ):
+        if tx_id not in current and last.status == NEWT and last.trading_day == day:
             cancels[tx_id] = last.content_sha256
     validated = schemas.describe() if schemas else None
     by_tx = {r.tx_id: r.fill for r in records}
