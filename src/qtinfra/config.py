@@ -126,6 +126,12 @@ class VenueConfig(_Frozen):
     the day's reports hold every transaction on the venue (rule CCP). calendar: the
     venue's trading calendar (config/calendars.toml) its trades must fall in (unset: the
     instrument's).
+
+    reset_on_logon: the gateway's session to the venue starts at sequence number 1 at each
+    logon (ResetOnLogon=Y), as venues that reset every session require; nothing the venue
+    sent while disconnected is resent then, and reconciliation (OrderStatusRequest, then
+    TradeCaptureReportRequest) recovers it. members: further SenderCompIDs the simulated
+    venue accepts on its port beside the gateway: other firms trading on it.
     """
 
     name: str = Field(pattern=r"^[A-Z0-9_]{2,16}$")
@@ -141,6 +147,8 @@ class VenueConfig(_Frozen):
     operating_mic: str | None = None
     ccp: str | None = None
     calendar: str | None = None
+    reset_on_logon: bool = False
+    members: tuple[str, ...] = ()
 
     @field_validator("mic", "operating_mic")
     @classmethod

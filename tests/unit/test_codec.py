@@ -36,7 +36,7 @@ from qtinfra.domain.values import (
     Side,
     TimeInForce,
 )
-from qtinfra.fix import codec, wire
+from qtinfra.fix import codec, venue_codec, wire
 
 D = Decimal
 SESSION = "FIX.4.4:QTGW->CLIENT1"
@@ -456,7 +456,7 @@ def test_business_reject_encodes() -> None:
 
 def test_child_order_and_cancel_encode_for_the_venue() -> None:
     t = tags(
-        codec.encode_child_new(
+        venue_codec.encode_child_new(
             ChildOrderSent(
                 "CBOE",
                 "QT1.1",
@@ -483,7 +483,7 @@ def test_child_order_and_cancel_encode_for_the_venue() -> None:
         "3",
     )
     t = tags(
-        codec.encode_child_cancel(
+        venue_codec.encode_child_cancel(
             ChildCancelSent("CBOE", "QT1.1.X", "QT1.1", "QT1", "AAPL", Side.SELL, D(30), NOW)
         )
     )
@@ -564,7 +564,7 @@ def test_venue_fill_report_decodes() -> None:
             60: "20250102-09:30:00.5",
         },
     )
-    cmd = codec.decode_venue_execution(msg, "CBOE", "CEUX")
+    cmd = venue_codec.decode_venue_execution(msg, "CBOE", "CEUX")
     assert (cmd.venue, cmd.mic, cmd.child_id, cmd.orig_child_id, cmd.venue_order_id) == (
         "CBOE",
         "CEUX",
@@ -592,7 +592,7 @@ def test_venue_status_answer_takes_avg_px_as_the_price() -> None:
         "8",
         {37: "V-9", 11: "QT1.1", 17: "S1", 150: "I", 39: "1", 14: "50", 151: "50", 6: "190.02"},
     )
-    cmd = codec.decode_venue_execution(msg, "CBOE", "CEUX")
+    cmd = venue_codec.decode_venue_execution(msg, "CBOE", "CEUX")
     assert (cmd.exec_type, cmd.last_px, cmd.cum_qty, cmd.last_qty) == (
         ExecType.ORDER_STATUS,
         D("190.02"),
@@ -603,7 +603,7 @@ def test_venue_status_answer_takes_avg_px_as_the_price() -> None:
 
 def test_venue_cancel_reject_for_an_unknown_order_has_no_status() -> None:
     msg = message("9", {11: "QT1.1.X", 41: "QT1.1", 39: "8", 102: "1", 58: "unknown"})
-    cmd = codec.decode_venue_cancel_reject(msg, "CBOE")
+    cmd = venue_codec.decode_venue_cancel_reject(msg, "CBOE")
     assert (cmd.child_id, cmd.orig_child_id, cmd.ord_status, cmd.text) == (
         "QT1.1.X",
         "QT1.1",
@@ -614,7 +614,7 @@ def test_venue_cancel_reject_for_an_unknown_order_has_no_status() -> None:
 
 def test_venue_cancel_reject_too_late_keeps_the_status() -> None:
     msg = message("9", {11: "QT1.1.X", 41: "QT1.1", 39: "2", 102: "0"})
-    assert codec.decode_venue_cancel_reject(msg, "CBOE").ord_status is OrdStatus.FILLED
+    assert venue_codec.decode_venue_cancel_reject(msg, "CBOE").ord_status is OrdStatus.FILLED
 
 
 def snapshot(entries: list[tuple[str, str, str]]) -> fix.Message:
@@ -637,25 +637,25 @@ def test_market_data_snapshot_decodes_to_sorted_book() -> None:
             ("1", "190.01", "5"),
         ]
     )
-    q = codec.decode_market_data(msg, "CBOE")
+    q = venue_codec.decode_market_data(msg, "CBOE")
     assert (q.venue, q.symbol) == ("CBOE", "AAPL")
     assert q.bids == ((D("189.99"), D(10)), (D("189.98"), D(20)))
     assert q.asks == ((D("190.01"), D(5)), (D("190.02"), D(15)))
 
 
 def test_empty_market_data_snapshot_is_an_empty_book() -> None:
-    q = codec.decode_market_data(message("W", {262: "MD1", 55: "AAPL"}), "TRQ")
+    q = venue_codec.decode_market_data(message("W", {262: "MD1", 55: "AAPL"}), "TRQ")
     assert (q.bids, q.asks) == ((), ())
 
 
 def test_market_data_trade_entries_are_not_taken_as_asks() -> None:
     msg = snapshot([("0", "189.99", "10"), ("1", "190.01", "20"), ("2", "190.00", "5")])
-    q = codec.decode_market_data(msg, "CBOE")
+    q = venue_codec.decode_market_data(msg, "CBOE")
     assert q.asks == ((D("190.01"), D(20)),)
 
 
 def test_market_data_request_asks_for_bids_and_offers_of_every_symbol() -> None:
-    msg = codec.encode_market_data_request("MD1", ["AAPL", "MSFT"], depth=3)
+    msg = venue_codec.encode_market_data_request("MD1", ["AAPL", "MSFT"], depth=3)
     raw = codec.raw(msg)
     assert "\x01262=MD1\x01" in raw and "\x01264=3\x01" in raw
     assert raw.count("\x01269=") == 2 and raw.count("\x0155=") == 2
@@ -1055,7 +1055,7 @@ def test_a_child_order_carries_the_mifid_order_data_as_a_parties_group() -> None
         TimeInForce.DAY, Decimal(10), Decimal("190"), NOW,
         (Party("123", "P", 3), Party("1001", "P", 122, 24), Party("2001", "P", 12, 22)), "A",
     )  # fmt: skip
-    raw = codec.encode_child_new(ev).toString().split("\x01")
+    raw = venue_codec.encode_child_new(ev).toString().split("\x01")
     at = raw.index("453=3")
     assert raw[at + 1 : at + 12] == [
         "448=123", "447=P", "452=3",

@@ -24,6 +24,8 @@ from qtinfra.domain.commands import (
     VenueExecution,
     VenueQuote,
     VenueSessionStatus,
+    VenueTrade,
+    VenueTradeQueryAck,
 )
 from qtinfra.domain.events import (
     BusinessRejected,
@@ -32,6 +34,7 @@ from qtinfra.domain.events import (
     ChildOrderSent,
     ChildStatusSent,
     ExecutionReport,
+    TradeQuerySent,
 )
 from qtinfra.domain.values import (
     CxlRejReason,
@@ -1049,20 +1052,142 @@ def test_reconciliation_answer_unknown_order_reroutes_the_child() -> None:
     assert again.venue != "CBOE" and again.quantity == D(100)
 
 
-def test_reconciliation_books_fills_the_resend_did_not_bring() -> None:
+def status_answer(
+    m: OrderManager, child_id: str, status: OrdStatus, avg_px: str, cum_qty: str
+) -> Outbox:
+    """The venue's answer to our OrderStatusRequest after a reconnection."""
+    m.handle(
+        venue_report(m, child_id, ExecType.ORDER_STATUS, status, last_px=avg_px, cum_qty=cum_qty)
+    )
+    return m.take_outbox()
+
+
+def trade(
+    query: TradeQuerySent,
+    exec_id: str,
+    qty: str,
+    px: str,
+    *,
+    last: bool,
+    trade_id: str | None = None,
+    liquidity: str = "1",
+) -> VenueTrade:
+    """One TradeCaptureReport in answer to the query."""
+    return VenueTrade(
+        venue=query.venue,
+        request_id=query.request_id,
+        child_id=query.child_id,
+        venue_order_id=query.venue_order_id,
+        exec_id=exec_id,
+        trade_id=trade_id or f"CEUXT{exec_id}",
+        mic="CEUX",
+        last_qty=D(qty),
+        last_px=D(px),
+        commission=D("0.17"),
+        transact_time=datetime(2025, 1, 2, 9, 31, 7, 654321, tzinfo=UTC),
+        liquidity=liquidity,
+        last=last,
+    )
+
+
+def accepted(query: TradeQuerySent, total: int) -> VenueTradeQueryAck:
+    return VenueTradeQueryAck(query.venue, query.request_id, True, total, None)
+
+
+def test_reconciliation_asks_the_venue_for_each_execution_it_did_not_book() -> None:
+    m = make_manager()
+    _, [child] = placed(m)
+    fill(m, child.child_id, "20", "190.00", exec_id="CBOE-E1")
+    out = status_answer(m, child.child_id, OrdStatus.PARTIALLY_FILLED, "190.02", "50")
+    # More filled at the venue than booked: no averaged fill, a query for the executions.
+    [query] = out.events
+    assert isinstance(query, TradeQuerySent)
+    assert (query.venue, query.child_id, query.venue_order_id, query.symbol, query.side) == (
+        "CBOE",
+        child.child_id,
+        f"CBOE-{child.child_id}",
+        "AAPL",
+        Side.BUY,
+    )
+    assert reports(out) == [] and not out.executions
+    m.handle(accepted(query, 2))
+    assert not m.take_outbox().events
+    # The fill already booked comes again (the same ExecID): nothing twice.
+    m.handle(trade(query, "CBOE-E1", "20", "190.00", last=False))
+    assert reports(m.take_outbox()) == []
+    m.handle(trade(query, "CBOE-E7", "30", "190.03", last=True, liquidity="2"))
+    out = m.take_outbox()
+    er = one_report(out)
+    # Booked as the venue executed it: its own price, time, trade id and liquidity.
+    assert (er.exec_type, er.last_qty, er.last_px, er.cum_qty, er.avg_px) == (
+        ExecType.TRADE,
+        D(30),
+        D("190.03"),
+        D(50),
+        D("190.018"),
+    )
+    assert (er.venue_trade_id, er.venue_exec_id, er.last_liquidity_ind, er.last_mkt) == (
+        "CEUXTCBOE-E7",
+        "CBOE-E7",
+        "2",
+        "CEUX",
+    )
+    assert er.venue_transact_time == datetime(2025, 1, 2, 9, 31, 7, 654321, tzinfo=UTC)
+    assert not er.reconciled
+    [execution] = out.executions
+    assert (execution.venue_exec_id, execution.price, execution.commission) == (
+        "CBOE-E7",
+        D("190.03"),
+        D("0.17"),
+    )
+    assert m.trade_queries == {}
+    assert m.children[child.child_id].exec_ids >= {"CBOE-E1", "CBOE-E7"}
+
+
+def test_the_status_is_applied_once_the_venues_executions_are_booked() -> None:
+    m = make_manager()
+    _, [child] = placed(m)
+    [query] = status_answer(m, child.child_id, OrdStatus.FILLED, "190.01", "100").events
+    assert isinstance(query, TradeQuerySent)
+    # The child is not ended by the status before its fills are booked.
+    assert m.children[child.child_id].status is not OrdStatus.FILLED
+    m.handle(accepted(query, 2))
+    m.handle(trade(query, "CBOE-E3", "60", "190.00", last=False))
+    m.handle(trade(query, "CBOE-E4", "40", "190.025", last=True))
+    out = m.take_outbox()
+    fills = [r for r in reports(out) if r.exec_type is ExecType.TRADE]
+    assert [(r.last_qty, r.last_px) for r in fills] == [(D(60), D("190.00")), (D(40), D("190.025"))]
+    assert fills[-1].ord_status is OrdStatus.FILLED and not any(r.reconciled for r in fills)
+
+
+def test_what_the_executions_do_not_explain_is_booked_averaged_and_marked_reconciled() -> None:
     m = make_manager()
     _, [child] = placed(m)
     fill(m, child.child_id, "20", "190.00")
-    m.handle(
-        venue_report(
-            m,
-            child.child_id,
-            ExecType.ORDER_STATUS,
-            OrdStatus.PARTIALLY_FILLED,
-            last_px="190.02",
-            cum_qty="50",
-        )
+    [query] = status_answer(m, child.child_id, OrdStatus.PARTIALLY_FILLED, "190.02", "50").events
+    assert isinstance(query, TradeQuerySent)
+    m.handle(accepted(query, 1))
+    m.handle(trade(query, "CBOE-E9", "10", "190.01", last=True))
+    out = m.take_outbox()
+    first, rest = reports(out)
+    assert (first.last_qty, first.last_px, first.reconciled) == (D(10), D("190.01"), False)
+    # 20 left that no execution explains, priced so our AvgPx equals the venue's:
+    # (50 x 190.02 - 20 x 190.00 - 10 x 190.01) / 20.
+    assert (rest.last_qty, rest.last_px, rest.avg_px, rest.reconciled) == (
+        D(20),
+        D("190.045"),
+        D("190.02"),
+        True,
     )
+
+
+def test_a_venue_that_refuses_the_query_gets_the_averaged_fill() -> None:
+    m = make_manager()
+    _, [child] = placed(m)
+    fill(m, child.child_id, "20", "190.00")
+    [query] = status_answer(m, child.child_id, OrdStatus.PARTIALLY_FILLED, "190.02", "50").events
+    assert isinstance(query, TradeQuerySent)
+    m.handle(VenueTradeQueryAck("CBOE", query.request_id, False, None, "unsupported MsgType AD"))
     out = m.take_outbox()
     er = one_report(out)
     # The missing 30 are priced so that our AvgPx equals the venue's: (50 x 190.02 - 20 x
@@ -1078,6 +1203,32 @@ def test_reconciliation_books_fills_the_resend_did_not_bring() -> None:
     # Journaled as booked by reconciliation (RTS 22 holds it: not one of the venue's
     # executions); a fill the venue reported is not.
     assert er.reconciled and er.venue_trade_id is None
+
+
+def test_an_empty_answer_applies_the_status_and_a_late_answer_is_ignored() -> None:
+    m = make_manager()
+    _, [child] = placed(m)
+    [query] = status_answer(m, child.child_id, OrdStatus.PARTIALLY_FILLED, "190.00", "10").events
+    assert isinstance(query, TradeQuerySent)
+    m.handle(accepted(query, 0))
+    [er] = reports(m.take_outbox())
+    assert (er.last_qty, er.reconciled) == (D(10), True)
+    m.handle(trade(query, "CBOE-E5", "10", "190.00", last=True))
+    assert reports(m.take_outbox()) == []
+
+
+def test_a_venue_logout_drops_its_unanswered_queries() -> None:
+    m = make_manager()
+    _, [child] = placed(m)
+    [query] = status_answer(m, child.child_id, OrdStatus.PARTIALLY_FILLED, "190.00", "10").events
+    assert isinstance(query, TradeQuerySent)
+    m.handle(VenueSessionStatus("CBOE", False))
+    assert m.trade_queries == {}
+    m.handle(trade(query, "CBOE-E5", "10", "190.00", last=True))
+    assert reports(m.take_outbox()) == []
+    # The next logon asks the status again, and the status asks for the trades again.
+    m.handle(VenueSessionStatus("CBOE", True))
+    assert m.take_outbox().events == [ChildStatusSent("CBOE", child.child_id, "AAPL", Side.BUY)]
 
 
 def test_a_fill_the_venue_reported_is_not_marked_reconciled() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from qtinfra.domain.events import ChildOrderSent, SessionRejected
 from qtinfra.domain.values import OrdType, Side, TimeInForce
-from qtinfra.fix import codec, release_recovery
+from qtinfra.fix import codec, release_recovery, venue_codec
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SOH = "\x01"
@@ -45,7 +45,7 @@ def test_file_store_messages_are_read_back_in_order(tmp_path: Path) -> None:
 
 def test_an_event_the_store_holds_is_not_sent_again_and_one_it_lacks_is() -> None:
     sent_child, lost_child = child("K1"), child("K2")
-    held = codec.raw(codec.encode_child_new(sent_child))
+    held = codec.raw(venue_codec.encode_child_new(sent_child))
     sent = {"V": {release_recovery.signature(held)}}
     session_of = {id(sent_child): "V", id(lost_child): "V"}
     assert release_recovery.unsent([sent_child, lost_child], session_of, sent) == [lost_child]  # type: ignore[arg-type]

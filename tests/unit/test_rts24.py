@@ -24,6 +24,7 @@ from qtinfra.reports.rts24 import (
     order_records,
     render,
     run_rts24,
+    unresolved_codes,
     write_csv,
 )
 from qtinfra.reports.trail import parse_utc
@@ -132,12 +133,12 @@ def test_client_and_firm_identification(day: Day, records: list[dict[str, Any]])
         "ACC1",
     )
     assert (
-        c1["investment_decision_within_firm"],
-        c1["execution_within_firm"],
+        c1["investment_decision_short_code"],
+        c1["execution_short_code"],
         c1["trading_capacity"],
     ) == ("1001", "2001", "AOTC")
     k1 = of(records, day.order_ids["K1"])[0]
-    assert (k1["client_id"], k1["trading_capacity"], k1["execution_within_firm"]) == (
+    assert (k1["client_id"], k1["trading_capacity"], k1["execution_short_code"]) == (
         ACC2_NATIONAL_ID,
         "DEAL",
         "2002",
@@ -171,22 +172,57 @@ def test_fields_4_and_5_are_the_long_codes_rts22_reports_with_the_short_codes_be
     assert child["investment_decision_within_firm"] == "GBAB123456C"
 
 
+def test_a_code_without_a_long_one_is_left_blank_and_an_algorithm_is_never_a_person(
+    day: Day, records: list[dict[str, Any]]
+) -> None:
+    # Without people.toml, a natural person (PartyRoleQualifier 24) has no long code: field
+    # 4 is blank, never the short code passed off as a long one; the algorithm keeps its code.
+    c1 = of(records, day.order_ids["C1"])[0]
+    assert (c1["investment_decision_within_firm"], c1["investment_decision_short_code"]) == (
+        None,
+        "1001",
+    )
+    assert c1["execution_within_firm"] == "2001"
+    assert "1001" in unresolved_codes(records) and "2001" not in unresolved_codes(records)
+    # An algorithm whose code happens to be a person's code is still the algorithm: the
+    # qualifier decides, as in RTS 22 field 59.
+    namesake = PersonRecord(
+        code="2001",
+        national_id="GBZZ999999Z",
+        country="GB",
+        first_names="Not",
+        surname="Analgorithm",
+        birth_date=date(1970, 1, 1),
+    )
+    got = order_records(
+        day.desk.engine, T0, DAY_END, ACCOUNTS, FIRM_LEI, venue_mics=MICS, people={"2001": namesake}
+    )
+    assert of(got, day.order_ids["C1"])[0]["execution_within_firm"] == "2001"
+    # The qualifiers of a message rejected before booking are read from its Parties: 2009
+    # is an algorithm (22), 1009 a person (24) nobody listed.
+    c11 = next(r for r in got if r["order_id"] is None and r["client_order_id"] == "C11")
+    assert (c11["investment_decision_within_firm"], c11["execution_within_firm"]) == (
+        None,
+        "2009",
+    )
+
+
 def test_an_order_rejected_before_booking_carries_the_data_of_its_message(
     records: list[dict[str, Any]],
 ) -> None:
     c11, dup = [r for r in records if r["order_id"] is None]
     # C11's NewOrderSingle named its own decision maker, trader and capacity.
     assert (
-        c11["investment_decision_within_firm"],
-        c11["execution_within_firm"],
+        c11["investment_decision_short_code"],
+        c11["execution_short_code"],
         c11["trading_capacity"],
     ) == ("1009", "2009", "DEAL")
     assert (c11["client_id"], c11["instrument_id"], c11["segment_mic"]) == (ACC1_LEI, None, "XOFF")
     assert "unknown instrument" in c11["text"]
     # The duplicate's message named none: the Account's defaults, as the gateway applies them.
     assert (
-        dup["investment_decision_within_firm"],
-        dup["execution_within_firm"],
+        dup["investment_decision_short_code"],
+        dup["execution_short_code"],
         dup["trading_capacity"],
     ) == ("1001", "2001", "AOTC")
 
@@ -260,7 +296,7 @@ def test_the_window_is_half_open_on_transact_time(day: Day, records: list[dict[s
     assert after[0]["date_time"] == cut
     # A later record still knows the order's data from before the window.
     later = [r for r in after if r["order_id"] == day.order_ids["C1"]]
-    assert later and all(r["investment_decision_within_firm"] == "1001" for r in later)
+    assert later and all(r["investment_decision_short_code"] == "1001" for r in later)
     assert all(r["date_of_receipt"] == "2026-03-02" for r in later)
 
 

@@ -151,6 +151,41 @@ class VenueExecution:
 
 
 @dataclass(frozen=True, slots=True)
+class VenueTrade:
+    """A TradeCaptureReport (AE) from a venue: one execution of one of our child orders,
+    in answer to our TradeCaptureReportRequest (reconciliation after a reconnection).
+    exec_id is the ExecID of the venue's ExecutionReport of the same fill, so a fill
+    booked from either is booked once."""
+
+    venue: str
+    request_id: str
+    child_id: str
+    venue_order_id: str | None
+    exec_id: str
+    trade_id: str | None
+    mic: str
+    last_qty: Decimal
+    last_px: Decimal
+    commission: Decimal | None
+    transact_time: datetime | None
+    liquidity: str | None
+    last: bool
+    """LastRptRequested (912): the last report of the request."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueTradeQueryAck:
+    """A TradeCaptureReportRequestAck (AQ): the venue took our request (and how many
+    reports it will send) or refused it (unknown order, or it keeps no trade history)."""
+
+    venue: str
+    request_id: str
+    accepted: bool
+    total: int | None
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class VenueCancelReject:
     """OrderCancelReject (9) from a venue for a cancel/replace of one of our children."""
 
@@ -186,6 +221,8 @@ Command = (
     | StatusRequest
     | RejectInput
     | VenueExecution
+    | VenueTrade
+    | VenueTradeQueryAck
     | VenueCancelReject
     | VenueSessionStatus
     | VenueQuote

@@ -172,6 +172,21 @@ class ChildStatusSent:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeQuerySent:
+    """TradeCaptureReportRequest (AD) for one child order's executions on the venue
+    session: after a reconnection the venue's OrderStatus showed more filled than the
+    gateway booked, so it asks for each execution (price, time, trade id) to book them one
+    by one."""
+
+    venue: str
+    request_id: str
+    child_id: str
+    venue_order_id: str | None
+    symbol: str
+    side: Side
+
+
+@dataclass(frozen=True, slots=True)
 class TradingStateChanged:
     """The kill switch (RTS 6 Art. 12): a trading state set by an operator, with who and
     why. scope: firm, session or client; target: the session or Account ("" firm-wide)."""
@@ -207,8 +222,9 @@ Event = (
     | ChildOrderSent
     | ChildCancelSent
     | ChildStatusSent
+    | TradeQuerySent
     | TradingStateChanged
     | LimitsChanged
 )
 ClientEvent = ExecutionReport | CancelRejected | BusinessRejected | SessionRejected
-VenueEvent = ChildOrderSent | ChildCancelSent | ChildStatusSent
+VenueEvent = ChildOrderSent | ChildCancelSent | ChildStatusSent | TradeQuerySent

@@ -112,6 +112,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+ALGORITHM = 22
+NATURAL_PERSON = 24
+"""PartyRoleQualifier (2376) values of a decision maker (PartyRole 122) or an executing
+trader (PartyRole 12): an algorithm, a natural person."""
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
     """Reference data for one tradable instrument."""

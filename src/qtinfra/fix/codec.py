@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import TypeVar
 
 import quickfix as fix
-import quickfix44 as qf44
 
 from qtinfra.config import PROJECT_ROOT
 from qtinfra.domain.commands import (
@@ -27,16 +26,10 @@ from qtinfra.domain.commands import (
     RejectInput,
     ReplaceOrder,
     StatusRequest,
-    VenueCancelReject,
-    VenueExecution,
-    VenueQuote,
 )
 from qtinfra.domain.events import (
     BusinessRejected,
     CancelRejected,
-    ChildCancelSent,
-    ChildOrderSent,
-    ChildStatusSent,
     Event,
     ExecutionReport,
     SessionRejected,
@@ -44,7 +37,7 @@ from qtinfra.domain.events import (
 from qtinfra.domain.identifiers import isin_is_valid, lei_is_valid, mic_is_valid
 from qtinfra.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
 from qtinfra.fix import wire
-from qtinfra.fix.wire import SOH, Field, fmt_decimal, fmt_time, parse_time
+from qtinfra.fix.wire import SOH, Field, fmt_decimal, fmt_time
 
 T = TypeVar("T")
 ISIN_SOURCE = "4"
@@ -330,7 +323,7 @@ def _party(entry: Fields) -> Party:
     )
 
 
-def _poss_dup(f: Fields) -> bool:
+def poss_dup(f: Fields) -> bool:
     """A possible duplicate: a session retransmission (PossDupFlag 43) or an
     application-level resend (PossResend 97, FIX 4.4 Vol 2); either is answered with the
     order's current state when its ClOrdID is known, never booked twice."""
@@ -403,7 +396,7 @@ def _decode_new_order(f: Fields, pairs: list[Field], session: str) -> NewOrder |
             quantity=quantity,
             price=price,
             account=_get(f, 1),
-            poss_dup=_poss_dup(f),
+            poss_dup=poss_dup(f),
             parties=parties,
             order_capacity=_order_capacity(f),
             ex_destination=_ex_destination(f),
@@ -429,7 +422,7 @@ def _decode_cancel(f: Fields, session: str) -> CancelOrder | RejectInput:
             order_id=_get(f, 37),
             symbol=_instrument(f)[0],
             side=_side(f),
-            poss_dup=_poss_dup(f),
+            poss_dup=poss_dup(f),
         )
     except DecodeError as exc:
         return _reject_input(f, session, "cancel", str(exc), cl_ord_id)
@@ -458,7 +451,7 @@ def _decode_replace(f: Fields, pairs: list[Field], session: str) -> ReplaceOrder
             time_in_force=_tif(f),
             quantity=_quantity(_need(f, 38, "OrderQty")),
             price=_price(price_text) if price_text is not None else None,
-            poss_dup=_poss_dup(f),
+            poss_dup=poss_dup(f),
             parties=_parties(pairs, f[453]) if 453 in f else (),
             order_capacity=_order_capacity(f),
             ex_destination=_ex_destination(f),
@@ -561,13 +554,13 @@ def _unsupported(f: Fields, session: str) -> RejectInput:
 # -- outbound to clients ---------------------------------------------------------------------
 
 
-def _new(msg_type: str) -> fix.Message:
+def new_message(msg_type: str) -> fix.Message:
     msg = fix.Message()
     msg.getHeader().setField(35, msg_type)
     return msg
 
 
-def _message(msg_type: str, body: list[str]) -> fix.Message:
+def build_message(msg_type: str, body: list[str]) -> fix.Message:
     """A message from its body fields, parsed once by QuickFIX (one call instead of one
     per field). The session fills in BeginString, the CompIDs, MsgSeqNum and SendingTime.
 
@@ -644,7 +637,7 @@ def encode_execution_report(
         add(f"103={wire.ord_rej_reason(ev.ord_rej_reason.value, fix44)}")
     if ev.text:
         add(f"58={_text(ev.text)}")
-    return _message("8", body)
+    return build_message("8", body)
 
 
 def encode_status_instead(
@@ -681,7 +674,7 @@ def encode_cancel_reject(ev: CancelRejected, micros: bool = True) -> fix.Message
     add(f"102={ev.reason.value}")
     add(f"58={_text(ev.text)}")
     add(f"60={fmt_time(ev.transact_time, micros)}")
-    return _message("9", body)
+    return build_message("9", body)
 
 
 def encode_business_reject(ev: BusinessRejected) -> fix.Message:
@@ -694,7 +687,7 @@ def encode_business_reject(ev: BusinessRejected) -> fix.Message:
         add(f"379={ev.ref_id}")
     add(f"380={ev.reason}")
     add(f"58={_text(ev.text)}")
-    return _message("j", body)
+    return build_message("j", body)
 
 
 def encode_session_reject(ev: SessionRejected) -> fix.Message:
@@ -709,20 +702,15 @@ def encode_session_reject(ev: SessionRejected) -> fix.Message:
         add(f"372={wire.printable(ev.ref_msg_type, 8)}")
     add(f"373={ev.reason}")
     add(f"58={_text(ev.text)}")
-    return _message("3", body)
+    return build_message("3", body)
 
 
-def encode_event(event: Event, session: str, micros: bool = True) -> fix.Message | None:
-    """The FIX message an event becomes on `session` (None: the event is not sent).
-    micros: the session takes timestamps with microseconds (else milliseconds)."""
+def encode_client_event(event: Event, session: str, micros: bool = True) -> fix.Message | None:
+    """The FIX message a client event becomes on `session` (None: the event is not one the
+    clients get). micros: the session takes timestamps with microseconds (else
+    milliseconds)."""
     if isinstance(event, ExecutionReport):
         return encode_execution_report(event, session.startswith("FIX.4.4"), micros)
-    if isinstance(event, ChildOrderSent):
-        return encode_child_new(event, micros)
-    if isinstance(event, ChildCancelSent):
-        return encode_child_cancel(event, micros)
-    if isinstance(event, ChildStatusSent):
-        return encode_child_status(event)
     if isinstance(event, CancelRejected):
         return encode_cancel_reject(event, micros)
     if isinstance(event, BusinessRejected):
@@ -730,146 +718,6 @@ def encode_event(event: Event, session: str, micros: bool = True) -> fix.Message
     if isinstance(event, SessionRejected):
         return encode_session_reject(event)
     return None
-
-
-# -- to and from venues ----------------------------------------------------------------------
-
-
-def encode_child_new(ev: ChildOrderSent, micros: bool = True) -> fix.Message:
-    body: list[str] = []
-    add = body.append
-    add(f"11={ev.child_id}")
-    add(f"55={ev.symbol}")
-    add(f"48={ev.isin}")
-    add(f"22={ISIN_SOURCE}")
-    add(f"54={ev.side.value}")
-    add(f"38={fmt_decimal(ev.quantity)}")
-    add(f"40={ev.ord_type.value}")
-    if ev.price is not None:
-        add(f"44={fmt_decimal(ev.price)}")
-    add(f"59={ev.time_in_force.value}")
-    add(f"60={fmt_time(ev.transact_time, micros)}")
-    if ev.order_capacity is not None:
-        add(f"528={ev.order_capacity}")
-    msg = _message("D", body)
-    # The Parties group goes in as a group (a message parsed without a dictionary has no
-    # groups, and would write its fields in tag order).
-    for party in ev.parties:
-        group = qf44.NewOrderSingle.NoPartyIDs()
-        group.setField(448, party.party_id)
-        if party.source is not None:
-            group.setField(447, party.source)
-        group.setField(452, str(party.role))
-        if party.qualifier is not None:
-            group.setField(2376, str(party.qualifier))
-        msg.addGroup(group)
-    return msg
-
-
-def encode_child_cancel(ev: ChildCancelSent, micros: bool = True) -> fix.Message:
-    body: list[str] = []
-    add = body.append
-    add(f"11={ev.child_id}")
-    add(f"41={ev.orig_child_id}")
-    add(f"55={ev.symbol}")
-    add(f"54={ev.side.value}")
-    add(f"38={fmt_decimal(ev.quantity)}")
-    add(f"60={fmt_time(ev.transact_time, micros)}")
-    return _message("F", body)
-
-
-def encode_child_status(ev: ChildStatusSent) -> fix.Message:
-    body: list[str] = []
-    add = body.append
-    add(f"11={ev.child_id}")
-    add(f"55={ev.symbol}")
-    add(f"54={ev.side.value}")
-    return _message("H", body)
-
-
-def encode_market_data_request(req_id: str, symbols: list[str], depth: int = 5) -> fix.Message:
-    msg = _new("V")
-    msg.setField(262, req_id)
-    msg.setField(263, "1")
-    msg.setField(264, str(depth))
-    msg.setField(265, "0")
-    types = fix.Group(267, 269)
-    for entry_type in ("0", "1"):
-        types.setField(269, entry_type)
-        msg.addGroup(types)
-    syms = fix.Group(146, 55)
-    for symbol in symbols:
-        syms.setField(55, symbol)
-        msg.addGroup(syms)
-    return msg
-
-
-def decode_venue_execution(msg: fix.Message, venue: str, mic: str) -> VenueExecution:
-    f = fields(msg)
-    g = f.__getitem__
-    has = f.__contains__
-    exec_type = _EXEC_TYPES[g(150)]
-    ord_status = _ORD_STATUSES[g(39)]
-    last_qty = Decimal(g(32)) if has(32) else Decimal(0)
-    last_px = Decimal(g(31)) if has(31) else Decimal(0)
-    if exec_type is ExecType.ORDER_STATUS and has(6):
-        last_px = Decimal(g(6))
-    return VenueExecution(
-        venue=venue,
-        mic=g(30) if has(30) else mic,
-        child_id=g(11),
-        orig_child_id=g(41) if has(41) else None,
-        venue_order_id=g(37) if has(37) else None,
-        exec_id=g(17),
-        exec_type=exec_type,
-        ord_status=ord_status,
-        last_qty=last_qty,
-        last_px=last_px,
-        cum_qty=Decimal(g(14)) if has(14) else Decimal(0),
-        leaves_qty=Decimal(g(151)) if has(151) else Decimal(0),
-        commission=Decimal(g(12)) if has(12) else None,
-        text=g(58) if has(58) else None,
-        transact_time=parse_time(g(60)) if has(60) else None,
-        poss_dup=_poss_dup(f),
-        trade_id=g(880) if has(880) else None,
-        liquidity=g(851) if has(851) else None,
-    )
-
-
-def decode_venue_cancel_reject(msg: fix.Message, venue: str) -> VenueCancelReject:
-    f = fields(msg)
-    g = f.__getitem__
-    has = f.__contains__
-    status = _ORD_STATUSES.get(g(39)) if has(39) else None
-    if has(102) and g(102) == "1":
-        status = None  # unknown order at the venue
-    return VenueCancelReject(
-        venue=venue,
-        child_id=g(11),
-        orig_child_id=g(41),
-        ord_status=status,
-        text=g(58) if has(58) else None,
-    )
-
-
-def decode_market_data(msg: fix.Message, venue: str) -> VenueQuote:
-    symbol = msg.getField(55)
-    bids: list[tuple[Decimal, Decimal]] = []
-    asks: list[tuple[Decimal, Decimal]] = []
-    count = int(msg.getField(268)) if msg.isSetField(268) else 0
-    group = fix.Group(268, 269)
-    for i in range(1, count + 1):
-        msg.getGroup(i, group)
-        if not (group.isSetField(270) and group.isSetField(271)):
-            continue
-        entry_type = group.getField(269)
-        if entry_type not in ("0", "1"):
-            continue  # trades, index values...: not part of the book the router walks
-        level = (Decimal(group.getField(270)), Decimal(group.getField(271)))
-        (bids if entry_type == "0" else asks).append(level)
-    bids.sort(key=lambda lv: -lv[0])
-    asks.sort(key=lambda lv: lv[0])
-    return VenueQuote(venue=venue, symbol=symbol, bids=tuple(bids), asks=tuple(asks))
 
 
 def raw(msg: fix.Message) -> str:

@@ -19,7 +19,7 @@ from qtinfra.domain.events import (
     SessionRejected,
 )
 from qtinfra.domain.values import ExecType
-from qtinfra.fix import codec
+from qtinfra.fix import codec, outbound
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.ops.metrics import EXECUTIONS, ORDERS, REJECTS
 
@@ -108,7 +108,7 @@ class Dispatcher:
         if self.fault is not None:
             self.fault(event)
         session = self.session_of(event)
-        msg = codec.encode_event(event, session, session not in self.millis)
+        msg = outbound.encode_event(event, session, session not in self.millis)
         if msg is None:
             return
         self._send(msg, self.registry.session_id(session))

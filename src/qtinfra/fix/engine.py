@@ -36,13 +36,14 @@ def venue_initiator_settings(config: QtinfraConfig) -> SettingsFile:
     settings.resolve_paths(config.root, config.var_dir)
     settings.default["SenderCompID"] = config.gateway.comp_id
     for venue in config.venues:
-        settings.sessions.append(
-            {
-                "TargetCompID": venue.name,
-                "SocketConnectHost": venue.host,
-                "SocketConnectPort": str(venue.port),
-            }
-        )
+        session = {
+            "TargetCompID": venue.name,
+            "SocketConnectHost": venue.host,
+            "SocketConnectPort": str(venue.port),
+        }
+        if venue.reset_on_logon:
+            session["ResetOnLogon"] = "Y"
+        settings.sessions.append(session)
     _apply_message_store(config, settings)
     return settings
 

@@ -20,7 +20,7 @@ import quickfix as fix
 from sqlalchemy import Engine, text
 
 from qtinfra.domain.events import Event
-from qtinfra.fix import codec, wire
+from qtinfra.fix import codec, outbound, wire
 
 Signature = tuple[str, ...]
 # The fields that tell one outbound message from another, by MsgType.
@@ -48,7 +48,7 @@ def signature(raw: str) -> Signature | None:
 
 def event_signature(event: Event, session: str) -> Signature | None:
     """The signature of the message `event` becomes (encoded as the dispatcher would)."""
-    msg = codec.encode_event(event, session)
+    msg = outbound.encode_event(event, session)
     return None if msg is None else signature(codec.raw(msg))
 
 

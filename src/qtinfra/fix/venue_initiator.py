@@ -2,7 +2,8 @@
 
 On logon it subscribes to the venue's market data (the router's view of its book) and tells
 the order manager, which reconciles the children open there. Venue ExecutionReports,
-OrderCancelRejects and market data are decoded and handed to the sequencer.
+OrderCancelRejects, market data and the answers to trade capture queries
+(reconciliation) are decoded and handed to the sequencer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import structlog
 
 from qtinfra.config import VenueConfig
 from qtinfra.domain.commands import Command, VenueSessionStatus
-from qtinfra.fix import codec
+from qtinfra.fix import venue_codec
 from qtinfra.fix.sessions import SessionRegistry
 from qtinfra.store.journal import JournalWriter
 
@@ -51,7 +52,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
             self.submit(VenueSessionStatus(venue, True))
             symbols = self.symbols.get(venue, [])
             if symbols:
-                request = codec.encode_market_data_request(f"MD-{venue}", symbols)
+                request = venue_codec.encode_market_data_request(f"MD-{venue}", symbols)
                 fix.Session.sendToTarget(request, session_id)
         except Exception:
             log.exception("venue_on_logon_failed")
@@ -85,11 +86,19 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
             msg_type = message.getHeader().getField(35)
             venue = session_id.getTargetCompID().getValue()
             if msg_type == "W":
-                self.submit(codec.decode_market_data(message, venue))
+                self.submit(venue_codec.decode_market_data(message, venue))
             elif msg_type == "8":
-                self.submit(codec.decode_venue_execution(message, venue, self.venues[venue].mic))
+                mic = self.venues[venue].mic
+                self.submit(venue_codec.decode_venue_execution(message, venue, mic))
             elif msg_type == "9":
-                self.submit(codec.decode_venue_cancel_reject(message, venue))
+                self.submit(venue_codec.decode_venue_cancel_reject(message, venue))
+            elif msg_type == "AE":
+                mic = self.venues[venue].mic
+                self.submit(venue_codec.decode_venue_trade(message, venue, mic))
+            elif msg_type == "AQ":
+                self.submit(venue_codec.decode_trade_query_ack(message, venue))
+            elif msg_type == "j" and venue_codec.refuses_trade_query(message):
+                self.submit(venue_codec.decode_trade_query_refusal(message, venue))
             else:
                 log.warning(
                     "venue_message_ignored",

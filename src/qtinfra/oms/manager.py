@@ -26,6 +26,8 @@ from qtinfra.domain.commands import (
     VenueExecution,
     VenueQuote,
     VenueSessionStatus,
+    VenueTrade,
+    VenueTradeQueryAck,
 )
 from qtinfra.domain.events import (
     TradingStateChanged,
@@ -56,6 +58,8 @@ class OrderManager(ClientRequests, VenueReports):
         StatusRequest: ClientRequests._on_status,
         RejectInput: ClientRequests._on_reject_input,
         VenueExecution: VenueReports._on_venue_execution,
+        VenueTrade: VenueReports._on_venue_trade,
+        VenueTradeQueryAck: VenueReports._on_trade_query_ack,
         VenueCancelReject: VenueReports._on_venue_cancel_reject,
         VenueSessionStatus: VenueReports._on_venue_session,
         VenueQuote: VenueReports._on_quote,
@@ -84,6 +88,10 @@ class OrderManager(ClientRequests, VenueReports):
             child = self.children.get(command.orig_child_id or "") or self.children.get(
                 command.child_id
             )
+            return [child.order_id] if child is not None else []
+        if isinstance(command, VenueTrade | VenueTradeQueryAck):
+            query = self.trade_queries.get(command.request_id)
+            child = self.children.get(query.child_id) if query is not None else None
             return [child.order_id] if child is not None else []
         return []
 

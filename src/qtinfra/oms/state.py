@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -15,6 +16,7 @@ import structlog
 from rbloom import Bloom
 
 from qtinfra.domain.child_orders import ChildOrder
+from qtinfra.domain.commands import VenueExecution
 from qtinfra.domain.orders import ZERO, ChangeKind, Order
 from qtinfra.domain.values import (
     Instrument,
@@ -36,6 +38,19 @@ CL_ORD_ID_CAPACITY = 10_000_000
 CL_ORD_ID_ERROR_RATE = 0.001
 """The ClOrdID filter: 10 million ClOrdIDs at 0.1% false positives take 18 MB; beyond
 that the rate rises (more database reads, never a wrong answer)."""
+
+
+@dataclass(slots=True)
+class TradeQuery:
+    """A reconciliation query out to a venue (TradeCaptureReportRequest): the child it is
+    about, the venue's OrderStatus that showed fills the gateway had not booked (applied
+    once the query is answered), and how many TradeCaptureReports came of how many."""
+
+    venue: str
+    child_id: str
+    status: VenueExecution
+    expected: int | None = None
+    received: int = 0
 
 
 class History(Protocol):
@@ -92,6 +107,8 @@ class OmsState:
         self.children_of: dict[str, list[ChildOrder]] = {}
         self.excluded: dict[str, set[str]] = {}
         self.expiring: set[str] = set()
+        self.trade_queries: dict[str, TradeQuery] = {}
+        """Reconciliation queries waiting for the venue's answer, by TradeRequestID."""
         self.killing: dict[str, str] = {}
         self.replace_data: dict[str, tuple[OrderData, str | None]] = {}
         """MiFID II data and ExDestination a pending replace carries, applied on confirm."""
@@ -103,6 +120,7 @@ class OmsState:
         self._order_seq = itertools.count(1)
         self._exec_seq = itertools.count(1)
         self._child_seq = itertools.count(1)
+        self._query_seq = itertools.count(1)
 
     def restore(
         self,

@@ -17,6 +17,7 @@ from qtinfra.domain.events import (
 from qtinfra.domain.identifiers import client_short_code
 from qtinfra.domain.orders import ZERO, ChangeKind, Order
 from qtinfra.domain.values import (
+    ALGORITHM,
     CxlRejReason,
     CxlRejResponseTo,
     ExecType,
@@ -28,7 +29,7 @@ from qtinfra.errors import VenueUnavailable
 from qtinfra.oms import reports
 from qtinfra.oms.reports import BROKER_OPTION, MARKET_OPTION, SYSTEM_FAILURE, ReportOptions
 from qtinfra.oms.state import OmsState
-from qtinfra.risk.engine import ALGORITHM, CLIENT_ID, DECISION_MAKER, EXECUTING_TRADER
+from qtinfra.risk.engine import CLIENT_ID, DECISION_MAKER, EXECUTING_TRADER
 from qtinfra.routing.router import RoutingRequest, plan_routes
 
 

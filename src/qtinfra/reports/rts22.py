@@ -45,6 +45,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from qtinfra.config import InstrumentConfig, PersonRecord, QtinfraConfig, VenueConfig
 from qtinfra.domain.commands import Party
 from qtinfra.domain.identifiers import isin_is_valid
+from qtinfra.domain.values import ALGORITHM, NATURAL_PERSON
 from qtinfra.errors import QtinfraError
 from qtinfra.reports.feedback import rejected_reports
 from qtinfra.reports.gleif import LeiRecord, lei_problem, load_extract
@@ -79,10 +80,6 @@ OFF_VENUE = "XOFF"
 
 TRADING_CAPACITY = {"A": "AOTC", "P": "DEAL", "R": "MTCH"}
 """OrderCapacity (528) -> RTS 22 field 29."""
-
-ALGORITHM = 22
-NATURAL_PERSON = 24
-"""PartyRoleQualifier (2376) values for the decision maker and the executing trader."""
 
 Leg = Literal["", "market", "client"]
 """Which report of a fill: "" the only one (AOTC); "market" and "client" the two of a DEAL

@@ -35,8 +35,10 @@ _RULES = (
         "RTS 22 Art. 1 and Annex I fields 3, 28, 33; ESMA/2016/1452 (one report per "
         "execution): each execution is reported with its own price and time",
         "a fill the gateway booked by reconciliation from a venue's OrderStatus (its CumQty "
-        "and AvgPx after a reconnection) is not one of the venue's executions: it is held "
-        "until those executions are booked",
+        "and AvgPx after a reconnection) is not one of the venue's executions: it is held. "
+        "The gateway asks the venue for the executions themselves (TradeCaptureReportRequest) "
+        "and books each with its own price, time and trade id; only what a venue would not "
+        "report that way ends up here, to be booked from the venue's records by hand",
     ),
     Rule(
         "GLEIF",

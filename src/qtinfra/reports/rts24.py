@@ -39,10 +39,11 @@ Choices.
   venues' own records, and in the order trail).
 * Investment decision and execution within firm (fields 4, 5): the long codes RTS 22
   reports in fields 57 and 59, so the firm's two datasets agree: the PartyID the order
-  carried (PartyRole 122 and 12) resolved in config/people.toml to the person's national
-  identifier, an algorithm's code as it is. The PartyIDs themselves, the short codes the
-  venues got (RTS 24 Art. 2), are in columns of their own. Client identification code
-  (field 3): the Account's LEI, or a natural person's
+  carried (PartyRole 122 and 12) as its PartyRoleQualifier (2376) says: an algorithm's
+  (22) code as it is, a person's resolved in config/people.toml to the national
+  identifier; a code that is neither is left blank (and named on stderr). The PartyIDs
+  themselves, the short codes the venues got (RTS 24 Art. 2), are in columns of their
+  own. Client identification code (field 3): the Account's LEI, or a natural person's
   national identifier (config/accounts.toml, sealed at rest and revealed for the report
   only).
 * Orders the gateway rejected before booking them have no MiFID II data in the journal: it
@@ -85,6 +86,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from qtinfra.config import PersonRecord, QtinfraConfig
+from qtinfra.domain.values import ALGORITHM
 from qtinfra.reports.rts22_rules import short_selling_indicator
 from qtinfra.reports.trail import (
     FIX_IN,
@@ -145,12 +147,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("account", None, "Account", "Account (1) of the ExecutionReport"),
     Column("investment_decision_within_firm", 4, "Investment decision within firm",
            "PartyID of PartyRole 122 on the New/Replaced event -> people.toml: the person's "
-           "national_id (as RTS 22 field 57), else the algorithm's code"),
+           "national_id (as RTS 22 field 57); an algorithm's (PartyRoleQualifier 22) code "
+           "as it is; blank when neither"),
     Column("investment_decision_short_code", None, "Investment decision short code",
            "PartyID of PartyRole 122 as sent to the venues"),
     Column("execution_within_firm", 5, "Execution within firm",
            "PartyID of PartyRole 12 on the New/Replaced event -> people.toml: the person's "
-           "national_id (as RTS 22 field 59), else the algorithm's code"),
+           "national_id (as RTS 22 field 59); an algorithm's (PartyRoleQualifier 22) code "
+           "as it is; blank when neither"),
     Column("execution_short_code", None, "Execution short code",
            "PartyID of PartyRole 12 as sent to the venues"),
     Column("trading_capacity", 7, "Trading capacity",
@@ -220,8 +224,8 @@ class _OrderData:
     """What the order carries as of an event: its MiFID II data and history."""
 
     received: datetime | None = None
-    decision_maker: str | None = None
-    executing_trader: str | None = None
+    decision_maker: Within | None = None
+    executing_trader: Within | None = None
     capacity: str | None = None
     ex_destination: str | None = None
     known: bool = False
@@ -245,8 +249,20 @@ class _OrderData:
         self.currency = event.get("currency") or self.currency
 
 
-def _party_id(value: object) -> str | None:
-    return str(value["party_id"]) if isinstance(value, dict) and value.get("party_id") else None
+@dataclass(frozen=True, slots=True)
+class Within:
+    """A decision maker or executing trader as the order carried it: the short code (PartyID
+    448) and the PartyRoleQualifier (2376) saying whether it is an algorithm or a person."""
+
+    code: str
+    qualifier: int | None = None
+
+
+def _party_id(value: object) -> Within | None:
+    if not isinstance(value, dict) or not value.get("party_id"):
+        return None
+    qualifier = value.get("qualifier")
+    return Within(str(value["party_id"]), int(qualifier) if qualifier is not None else None)
 
 
 def client_identification(record: AccountRecord | None) -> str | None:
@@ -274,14 +290,24 @@ def _message_data(raw: str, account: AccountRecord | None) -> _OrderData:
     ExDestination 100), completed from the Account's defaults as the gateway's check
     completes it."""
     data = _OrderData(known=True)
-    parties: dict[int, str] = {}
+    parties: dict[int, Within] = {}
     party: str | None = None
+    role: int | None = None
     values: dict[str, str] = {}
     for tag, value in fix_pairs(raw):
         if tag == "448":
-            party = value
+            party, role = value, None
         elif tag == "452" and party is not None and value.isdigit():
-            parties.setdefault(int(value), party)
+            role = int(value)
+            parties.setdefault(role, Within(party))
+        elif (
+            tag == "2376"
+            and role is not None
+            and value.isdigit()
+            and parties.get(role) == Within(party or "")
+        ):
+            # The qualifier follows the role inside the party's entry (FIX Parties).
+            parties[role] = Within(party or "", int(value))
         values.setdefault(tag, value)
     data.decision_maker = parties.get(DECISION_MAKER)
     data.executing_trader = parties.get(EXECUTING_TRADER)
@@ -289,9 +315,11 @@ def _message_data(raw: str, account: AccountRecord | None) -> _OrderData:
     data.ex_destination = values.get("100")
     if account is not None:
         if data.decision_maker is None and account.decision_maker is not None:
-            data.decision_maker = account.decision_maker.id
+            default = account.decision_maker
+            data.decision_maker = Within(default.id, default.qualifier)
         if data.executing_trader is None and account.executing_trader is not None:
-            data.executing_trader = account.executing_trader.id
+            default = account.executing_trader
+            data.executing_trader = Within(default.id, default.qualifier)
         data.capacity = data.capacity or account.order_capacity
     return data
 
@@ -540,17 +568,41 @@ def order_records(
 
 
 def _within_firm(record: Record, people: Mapping[str, PersonRecord]) -> None:
-    """Fields 4 and 5 as the long codes RTS 22 reports (fields 57 and 59): a person of the
-    firm by national identifier, an algorithm by its code; the short codes the venues got
-    stay beside them."""
+    """Fields 4 and 5 as the long codes RTS 22 reports (fields 57 and 59), by the rule
+    RTS 22 applies: an algorithm (PartyRoleQualifier 22) by its code, a person by the
+    national identifier config/people.toml gives; a code that is neither (a person missing
+    from people.toml, a code with no qualifier nobody knows) is left blank, never reported
+    as if it were a long code. The short codes the venues got stay beside them."""
     for field_name, short_name in (
         ("investment_decision_within_firm", "investment_decision_short_code"),
         ("execution_within_firm", "execution_short_code"),
     ):
-        short = record[field_name]
-        person = people.get(short) if short is not None else None
-        record[short_name] = short
-        record[field_name] = person.national_id if person is not None else short
+        within: Within | None = record[field_name]
+        record[short_name] = within.code if within is not None else None
+        record[field_name] = long_code(within, people)
+
+
+def long_code(within: Within | None, people: Mapping[str, PersonRecord]) -> str | None:
+    """The long code of a decision maker or executing trader (see _within_firm)."""
+    if within is None:
+        return None
+    if within.qualifier == ALGORITHM:
+        return within.code
+    person = people.get(within.code)
+    return person.national_id if person is not None else None
+
+
+def unresolved_codes(records: Sequence[Record]) -> list[str]:
+    """The short codes of fields 4 and 5 left without a long code, each once."""
+    found: dict[str, None] = {}
+    for record in records:
+        for field_name, short_name in (
+            ("investment_decision_within_firm", "investment_decision_short_code"),
+            ("execution_within_firm", "execution_short_code"),
+        ):
+            if record[field_name] is None and record[short_name] is not None:
+                found.setdefault(record[short_name])
+    return list(found)
 
 
 def _seq(item: tuple[JournalEntry, dict[str, Any]]) -> int:
@@ -700,6 +752,14 @@ def run_rts24(
             why.append("some events carry no Account")
         print(
             f"qtinfra: client identification code (field 3) left blank: {'; '.join(why)}",
+            file=sys.stderr,
+        )
+    unresolved = unresolved_codes(records)
+    if unresolved:
+        print(
+            "qtinfra: fields 4/5 left blank for "
+            f"{', '.join(unresolved)}: neither an algorithm (PartyRoleQualifier 22) nor a "
+            "person in config/people.toml",
             file=sys.stderr,
         )
     for reason in held:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from qtinfra.config import QtinfraConfig
 from qtinfra.domain.identifiers import client_short_code
+from qtinfra.domain.values import ALGORITHM
 from qtinfra.store.privacy import reveal_config
 
 COLUMNS = ("short_code", "kind", "long_code", "long_code_type", "account")
@@ -44,7 +45,7 @@ def short_code_rows(config: QtinfraConfig) -> list[dict[str, str]]:
             }
         )
         for default in (account.decision_maker, account.executing_trader):
-            if default is not None and default.qualifier == 22:
+            if default is not None and default.qualifier == ALGORITHM:
                 algorithms.add(default.id)
     for person in config.people:
         rows.append(

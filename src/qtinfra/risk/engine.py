@@ -22,7 +22,14 @@ from decimal import ROUND_UP, Decimal
 from enum import StrEnum
 
 from qtinfra.domain.commands import Party
-from qtinfra.domain.values import Instrument, OrdRejReason, OrdType, Side
+from qtinfra.domain.values import (
+    ALGORITHM,
+    NATURAL_PERSON,
+    Instrument,
+    OrdRejReason,
+    OrdType,
+    Side,
+)
 from qtinfra.risk.calendar import TradingCalendar
 from qtinfra.risk.exposure import ZERO, Exposure
 from qtinfra.risk.limits import AccountRecord, LimitSet, PartyDefault, RiskConfig
@@ -31,8 +38,7 @@ HUNDRED = Decimal(100)
 CLIENT_ID = 3
 DECISION_MAKER = 122
 EXECUTING_TRADER = 12
-ALGORITHM = 22
-PERSON_OR_ALGO = frozenset({ALGORITHM, 24})  # PartyRoleQualifier: algorithm, natural person
+PERSON_OR_ALGO = frozenset({ALGORITHM, NATURAL_PERSON})
 
 
 class Check(StrEnum):

@@ -27,6 +27,7 @@ RELEASED_KINDS: dict[str, type[Any]] = {
         events.ChildOrderSent,
         events.ChildCancelSent,
         events.ChildStatusSent,
+        events.TradeQuerySent,
     )
 }
 """The journal kinds whose events are sent to a session (a client's or a venue's)."""

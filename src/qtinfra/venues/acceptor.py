@@ -34,6 +34,7 @@ from qtinfra.errors import QtinfraError, ValidationError
 from qtinfra.fix import wire
 from qtinfra.fix.settings import SettingsFile
 from qtinfra.fix.wire import fmt_decimal, fmt_time, ord_rej_reason
+from qtinfra.venues import trade_capture
 from qtinfra.venues.book import Depth
 from qtinfra.venues.simulator import (
     CancelOrder,
@@ -47,6 +48,7 @@ from qtinfra.venues.simulator import (
     VenueReport,
     VenueSequencer,
 )
+from qtinfra.venues.trades import TradeQueryAck
 
 log = structlog.get_logger(__name__)
 
@@ -353,6 +355,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
             "G": self._on_replace,
             "H": self._on_status,
             "V": self._on_market_data_request,
+            "AD": self._on_trade_query,
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -456,6 +459,18 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
             return
         self._sequencer.submit(command)
 
+    def _on_trade_query(self, message: fix.Message, owner: str, session: fix.SessionID) -> None:
+        try:
+            command: VenueCommand = trade_capture.decode_trade_query(message, owner)
+        except trade_capture.UnsupportedQuery as refusal:
+            symbol = _optional(message, _SYMBOL)
+            self._send(session, trade_capture.encode_unsupported(refusal, symbol))
+            return
+        except ValidationError as exc:
+            self._business_reject(message, session, "AD", _BIZ_REJECT_OTHER, str(exc))
+            return
+        self._sequencer.submit(command)
+
     def _on_market_data_request(
         self, message: fix.Message, owner: str, session: fix.SessionID
     ) -> None:
@@ -544,8 +559,12 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
                 continue
             if isinstance(report, ExecReport):
                 self._send(session, encode_execution_report(report))
-            else:
+            elif isinstance(report, CancelReject):
                 self._send(session, encode_cancel_reject(report))
+            elif isinstance(report, TradeQueryAck):
+                self._send(session, trade_capture.encode_ack(report))
+            else:
+                self._send(session, trade_capture.encode_report(report))
 
     def _snapshot(self, sub: _Subscription, symbol: str, depth: Depth) -> fix.Message:
         return encode_snapshot(
@@ -657,21 +676,23 @@ def write_venue_settings(config: QtinfraConfig, name: str) -> Path:
     """Render the venue's acceptor settings to var/run/venue-NAME.cfg and return the path.
 
     The [DEFAULT] block comes from gateway.venue_simulator_sessions; stores resolve under
-    var/venues/NAME. QuickFIX 1.16 ignores SocketAcceptHost (it binds every interface);
-    it is written so the file documents the intended address.
+    var/venues/NAME. One session for the gateway, one per further member (venues.toml
+    members), all on the venue's port. QuickFIX 1.16 ignores SocketAcceptHost (it binds
+    every interface); it is written so the file documents the intended address.
     """
     venue = config.venue(name)
     settings = SettingsFile.parse(config.path(config.gateway.venue_simulator_sessions))
     settings.resolve_paths(config.root, config.var_dir / "venues" / name)
-    settings.sessions.append(
-        {
-            "BeginString": "FIX.4.4",
-            "SenderCompID": venue.name,
-            "TargetCompID": config.gateway.comp_id,
-            "SocketAcceptPort": str(venue.port),
-            "SocketAcceptHost": venue.host,
-        }
-    )
+    for member in (config.gateway.comp_id, *venue.members):
+        settings.sessions.append(
+            {
+                "BeginString": "FIX.4.4",
+                "SenderCompID": venue.name,
+                "TargetCompID": member,
+                "SocketAcceptPort": str(venue.port),
+                "SocketAcceptHost": venue.host,
+            }
+        )
     return settings.write(config.var_dir / "run" / f"venue-{name}.cfg")
 
 

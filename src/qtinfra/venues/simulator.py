@@ -47,6 +47,7 @@ from qtinfra.venues.book import (
     Rejected,
     Replaced,
 )
+from qtinfra.venues.trades import Trade, TradeHistory, TradeQuery, TradeQueryAck, TradeReport
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +118,7 @@ class StatusRequest:
     side: Side
 
 
-VenueCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
+VenueCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest | TradeQuery
 
 
 # -- reports ----------------------------------------------------------------------------
@@ -173,7 +174,7 @@ class CancelReject:
     transact_time: datetime
 
 
-VenueReport = ExecReport | CancelReject
+VenueReport = ExecReport | CancelReject | TradeQueryAck | TradeReport
 
 
 @dataclass(slots=True)
@@ -235,6 +236,7 @@ class VenueEngine:
         self._orders: dict[str, _ClientOrder] = {}
         self._by_cl_ord_id: dict[tuple[str, str], str] = {}
         self._pending_refill: dict[str, list[tuple[Side, Decimal]]] = {}
+        self.trades = TradeHistory(self._id_prefix)
         self._dirty: set[str] = set()
         for instrument in instruments:
             if venue.name in instrument.venues:
@@ -270,6 +272,8 @@ class VenueEngine:
             return self._cancel(command)
         if isinstance(command, ReplaceOrder):
             return self._replace(command)
+        if isinstance(command, TradeQuery):
+            return self._trade_query(command)
         return self._status(command)
 
     def _new_order(self, cmd: NewOrder) -> list[VenueReport]:
@@ -354,6 +358,18 @@ class VenueEngine:
             return [self._unbooked(cmd, ExecType.ORDER_STATUS, "unknown order")]
         return [self._report(record, state, ExecType.ORDER_STATUS)]
 
+    def _trade_query(self, cmd: TradeQuery) -> list[VenueReport]:
+        """A member's TradeCaptureReportRequest: its order by ClOrdID (any of the chain),
+        else by OrderID; only its own orders."""
+        order_id = self._by_cl_ord_id.get((cmd.owner, cmd.cl_ord_id or ""))
+        if order_id is None and cmd.order_id:
+            candidate = self._orders.get(cmd.order_id)
+            order_id = candidate.order_id if candidate and candidate.owner == cmd.owner else None
+        record = self._orders.get(order_id) if order_id else None
+        if record is None:
+            return list(self.trades.answer(cmd, None, cmd.cl_ord_id or "", cmd.symbol or ""))
+        return list(self.trades.answer(cmd, record.order_id, record.cl_ord_id, record.symbol))
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _target(
@@ -417,15 +433,30 @@ class VenueEngine:
             if isinstance(event, Accepted):
                 reports.append(self._report(record, state, ExecType.NEW))
             elif isinstance(event, Filled):
-                reports.append(
-                    self._report(
-                        record,
-                        state,
-                        ExecType.TRADE,
+                report = self._report(
+                    record,
+                    state,
+                    ExecType.TRADE,
+                    last_qty=event.last_qty,
+                    last_px=event.last_px,
+                    trade_id=trade_ids[event.match_id],
+                    liquidity="1" if event.passive else "2",
+                )
+                reports.append(report)
+                self.trades.record(
+                    Trade(
+                        exec_id=report.exec_id,
+                        trade_id=trade_ids[event.match_id],
+                        order_id=record.order_id,
+                        symbol=record.symbol,
+                        security_id=report.security_id,
+                        side=state.side,
                         last_qty=event.last_qty,
                         last_px=event.last_px,
-                        trade_id=trade_ids[event.match_id],
-                        liquidity="1" if event.passive else "2",
+                        last_mkt=self.venue.mic,
+                        transact_time=report.transact_time,
+                        aggressor=not event.passive,
+                        commission=report.commission,
                     )
                 )
             elif isinstance(event, Canceled):
