@@ -101,10 +101,13 @@ def test_venue_session_drop_mid_order_reroutes_the_remainder(deployment: Deploym
     # and the order is routed to CBOE instead.
     deployment.start_venue("TRQ")
     assert wait_until(deployment.venues_ready, 20)
-    assert wait_until(
-        lambda: any(r[0] == "CBOE" for r in _children(deployment, cl)),
-        15,
-    ), (_children(deployment, cl), _venue_trace(deployment, "TRQ"))
+    rerouted = wait_until(lambda: any(r[0] == "CBOE" for r in _children(deployment, cl)), 15)
+    if not rerouted:
+        # Printed whole (pytest shows a failing test's stdout): it failed once in CI, never
+        # here, and an assertion message is cut to a line.
+        print("\n".join(_venue_trace(deployment, "TRQ", rows=80)))
+        print(deployment.gateway_log(20000))
+    assert rerouted, _children(deployment, cl)
 
     sweep_amzn_bids(deployment)
     fills = []
@@ -114,15 +117,19 @@ def test_venue_session_drop_mid_order_reroutes_the_remainder(deployment: Deploym
     assert {f[30] for f in fills} == {"CEUX"}
 
 
-def _venue_trace(deployment: Deployment, venue: str) -> list[str]:
+def _venue_trace(deployment: Deployment, venue: str, rows: int = 25) -> list[str]:
     """The last journal rows of a venue's session (what was sent and received, its events),
-    and every dispatch failure: what a failing assertion needs to say why."""
-    rows = [
+    the child orders and status requests, and every dispatch failure: what a failing
+    assertion needs to say why."""
+    found = [
         r
         for r in deployment.journal()
-        if (r.session or "").endswith(f">{venue}") or r.kind == "dispatch.failed"
+        if (r.session or "").endswith(f">{venue}")
+        or r.kind in ("dispatch.failed", "ChildOrderSent", "ChildStatusSent", "TradeQuerySent")
     ]
-    return [f"{r.kind} {r.ts} {r.payload[:300]}" for r in rows[-25:]]
+    return [
+        f"{r.seq} {r.kind} {r.ts} {r.payload[:300].replace(chr(1), '|')}" for r in found[-rows:]
+    ]
 
 
 def _children(deployment: Deployment, cl: str) -> list[tuple[str, str]]:
